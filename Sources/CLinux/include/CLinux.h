@@ -1,0 +1,29 @@
+#ifndef ATOM_CLINUX_H
+#define ATOM_CLINUX_H
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stddef.h>
+
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; writes the peer's address as text into `address`
+/// (at least INET6_ADDRSTRLEN bytes). Returns the new fd, or -1 with errno set.
+int atom_accept(int fd, char *address, size_t address_length);
+
+/// Creates a non-blocking TCP listening socket bound to `host`:`port` (IPv4 or IPv6 literal) with
+/// SO_REUSEADDR. Returns the fd, or -1 with errno set (-2 when `host` is not an IP literal).
+int atom_listen(const char *host, int port, int backlog);
+
+/// The port a bound socket listens on, or -1.
+int atom_local_port(int fd);
+
+/// Sets an int-valued socket option.
+int atom_setsockopt_int(int fd, int level, int name, int value);
+
+/// Raises the soft open-file limit to the hard limit; returns the new soft limit.
+long atom_raise_nofile_limit(void);
+#endif

@@ -1,0 +1,48 @@
+import PluginAPI
+
+/// Routes the host itself answers: health, readiness and the admin API.
+struct HostRoutes {
+    let eventLog: EventLog
+    let authentication: AdminAuthentication
+    let isReady: @Sendable () -> Bool
+
+    /// Adds the host's routes to `router`.
+    func register(in router: inout Router) throws(RouteConflictError) {
+        try router.add(method: .GET, template: "/healthz", maxBodyBytes: 0, owner: .host { _ in .json(["status": "ok"]) }, declaredBy: "the host")
+        let isReady = isReady
+        try router.add(
+            method: .GET, template: "/readyz", maxBodyBytes: 0,
+            owner: .host { _ in isReady() ? .json(["status": "ready"]) : .json(["status": "not_ready"], status: 503) },
+            declaredBy: "the host")
+        let events = eventLog
+        let authentication = authentication
+        try router.add(
+            method: .GET, template: "/api/admin/events", maxBodyBytes: 0,
+            owner: .host { request in
+                try authentication.authorize(request)
+                return try await Self.listEvents(request, eventLog: events)
+            }, declaredBy: "the host")
+    }
+
+    /// `GET /api/admin/events?provider=ID&limit=N`: newest first.
+    static func listEvents(_ request: Request, eventLog: EventLog) async throws -> Response {
+        let query = request.queryParameters
+        var limit = 50
+        if let text = query["limit"] {
+            guard let value = Int(text), (1...1000).contains(value) else {
+                throw HTTPError.badRequest("limit must be a whole number from 1 to 1000")
+            }
+            limit = value
+        }
+        let events = try await eventLog.recent(provider: query["provider"], limit: limit)
+        let items: [JSONValue] = events.map { event in
+            let payload = (try? JSONValue.parse(event.payload)) ?? .string(event.payload)  // Stored by us as JSON; text only if the row was edited by hand.
+            return [
+                "id": .number(Double(event.id)), "provider": .string(event.provider), "type": .string(event.type),
+                "external_id": .string(event.externalID), "received_at": .number(Double(event.receivedAt) / 1000),
+                "payload": payload,
+            ]
+        }
+        return .json(["events": .array(items)])
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import PluginAPI
+
+/// Exit codes from sysexits.h, which service managers understand.
+enum ExitCode: Int32 {
+    case success = 0
+    case failure = 1
+    case usage = 64
+    case config = 78
+}
+
+/// `atom-hub` commands: `serve` (the default), `version`, `help`.
+enum CommandLineInterface {
+    static let version = "0.1.0"
+
+    static let usage = """
+        Usage: atom-hub [serve] [options]
+               atom-hub version
+               atom-hub --help
+
+        Atom Hub receives webhooks from Slack, Microsoft Teams, Gmail and HubSpot, verifies each with the
+        provider's own scheme, and stores it durably before acknowledging it.
+
+        Options for serve:
+          --host ADDRESS     IP address to listen on (default 127.0.0.1)
+          --port PORT        TCP port; 0 picks a free one (default 8080)
+          --data-dir PATH    where the database lives (default ./data)
+          --plugins PATH     provider configuration (default ./plugins.json)
+          -h, --help         show this help
+
+        Environment: ADMIN_TOKEN (admin API), SLACK_SIGNING_SECRET, LOG_LEVEL (debug|info|warning|error).
+        """
+
+    /// A command-line mistake: the message is printed with the usage and the exit code is 64.
+    struct UsageError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    enum Command {
+        case serve(HubOptions)
+        case version
+        case help
+    }
+
+    /// Parses `arguments` (without the program name).
+    static func parse(_ arguments: [String]) throws(UsageError) -> Command {
+        var rest = arguments[...]
+        if let first = rest.first, !first.hasPrefix("-") {
+            rest = rest.dropFirst()
+            switch first {
+            case "serve": break
+            case "version": return rest.isEmpty ? .version : try unexpected(rest.first!)
+            case "help": return .help
+            default: throw UsageError(description: "unknown command '\(first)'")
+            }
+        }
+        var options = HubOptions()
+        while let argument = rest.popFirst() {
+            var name = argument
+            var inlineValue: String?
+            if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                inlineValue = String(argument[argument.index(after: equals)...])
+            }
+            func value() throws(UsageError) -> String {
+                if let inlineValue { return inlineValue }
+                guard let next = rest.popFirst() else { throw UsageError(description: "\(name) needs a value") }
+                return next
+            }
+            switch name {
+            case "-h", "--help": return .help
+            case "--host": options.server.host = try value()
+            case "--port":
+                let text = try value()
+                guard let port = Int(text), (0...65535).contains(port) else {
+                    throw UsageError(description: "--port must be a number from 0 to 65535, not '\(text)'")
+                }
+                options.server.port = port
+            case "--data-dir": options.dataDirectory = URL(fileURLWithPath: try value())
+            case "--plugins":
+                options.pluginsPath = try value()
+                options.pluginsPathIsDefault = false
+            default: return try unexpected(argument)
+            }
+        }
+        return .serve(options)
+    }
+
+    private static func unexpected(_ argument: String) throws(UsageError) -> Command {
+        throw UsageError(description: "unknown option '\(argument)'")
+    }
+
+    /// Runs the command line and returns the exit code.
+    static func run(_ arguments: [String], environment: HubEnvironment = .process) -> ExitCode {
+        let command: Command
+        do { command = try parse(arguments) } catch {
+            printError("atom-hub: \(error)\n\n\(usage)")
+            return .usage
+        }
+        switch command {
+        case .help:
+            print(usage)
+            return .success
+        case .version:
+            print("atom-hub \(version)")
+            return .success
+        case .serve(let options):
+            return serve(options, environment: environment)
+        }
+    }
+
+    static func printError(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}

@@ -1,0 +1,454 @@
+import CLinux
+import Foundation
+import PluginAPI
+import Synchronization
+
+/// One event-loop thread: an epoll set with the shared listening socket and this loop's connections.
+///
+/// Connections are edge-triggered. A complete request is handed to the responder in a task; its
+/// response comes back through the mailbox and an eventfd wake-up, and is written on this thread.
+final class EventLoop: @unchecked Sendable {
+    // Safe: `connections`, `encoder`, `scratch` and `nextConnectionID` are touched only on this loop's thread
+    // (inside `run`); other threads use only `mailbox` (a Mutex) and `wakeFD` (a write to an eventfd).
+
+    private struct Completion {
+        let fd: Int32
+        let id: UInt64
+        let response: Response
+    }
+
+    private let server: HTTPServer
+    private let configuration: ServerConfiguration
+    private let responder: any HTTPResponder
+    private let logger: Logger
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let listenFD: Int32
+    private let index: Int
+    private var connections: [Int32: Connection] = [:]
+    private var encoder = ResponseEncoder()
+    private var nextConnectionID: UInt64 = 0
+    private let scratchSize = 64 * 1024
+    private let scratch: UnsafeMutableRawBufferPointer
+    private let mailbox = Mutex<(completions: [Completion], stopping: Bool)>(([], false))
+    private var draining = false
+    private var drainDeadline: UInt64 = 0
+    private let headParser: RequestHeadParser
+
+    init(index: Int, server: HTTPServer, listenFD: Int32, configuration: ServerConfiguration, responder: any HTTPResponder, logger: Logger) throws {
+        self.index = index
+        self.server = server
+        self.listenFD = listenFD
+        self.configuration = configuration
+        self.responder = responder
+        self.logger = logger
+        headParser = RequestHeadParser(maxHeaderCount: configuration.maxHeaderCount)
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epollFD >= 0 else { throw ServerError.system("epoll_create1", errno) }
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard wakeFD >= 0 else { throw ServerError.system("eventfd", errno) }
+        scratch = .allocate(byteCount: scratchSize, alignment: 16)
+        try register(wakeFD, events: EPOLLIN.rawValue)
+        try register(listenFD, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue)
+    }
+
+    deinit {
+        scratch.deallocate()
+        close(epollFD)
+        close(wakeFD)
+    }
+
+    private func register(_ fd: Int32, events: UInt32) throws {
+        var event = epoll_event()
+        event.events = events
+        event.data.fd = fd
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else { throw ServerError.system("epoll_ctl", errno) }
+    }
+
+    // MARK: - Cross-thread entry points
+
+    /// Hands a finished response back to this loop (any thread).
+    func complete(fd: Int32, id: UInt64, response: Response) {
+        mailbox.withLock { $0.completions.append(Completion(fd: fd, id: id, response: response)) }
+        wake()
+    }
+
+    /// Asks the loop to stop accepting and finish in-flight requests (any thread).
+    func beginShutdown() {
+        mailbox.withLock { $0.stopping = true }
+        wake()
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    // MARK: - The loop
+
+    /// Runs until shutdown has drained every connection.
+    func run() {
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        let tickMilliseconds = Int32(configuration.tick.nanoseconds / 1_000_000)
+        var nextSweep = System.monotonicNanoseconds() + configuration.tick.nanoseconds
+        while true {
+            let count = epoll_wait(epollFD, &events, Int32(events.count), tickMilliseconds)
+            if count < 0 && errno != EINTR {
+                logger.error("epoll_wait failed; the event loop stops", [("errno", System.errorDescription(errno))])
+                break
+            }
+            for i in 0..<max(0, Int(count)) {
+                let event = events[i]
+                let fd = event.data.fd
+                if fd == wakeFD {
+                    drainMailbox()
+                } else if fd == listenFD {
+                    if !draining { acceptConnections() }
+                } else if let connection = connections[fd] {
+                    handle(event.events, on: connection)
+                }
+            }
+            let now = System.monotonicNanoseconds()
+            if now >= nextSweep {
+                sweepDeadlines(now: now)
+                nextSweep = now + configuration.tick.nanoseconds
+            }
+            if draining && (connections.isEmpty || now >= drainDeadline) { break }
+        }
+        for connection in Array(connections.values) { closeConnection(connection) }
+    }
+
+    private func drainMailbox() {
+        var value: UInt64 = 0
+        _ = read(wakeFD, &value, 8)
+        let (completions, stopping) = mailbox.withLock { state in
+            defer { state.completions.removeAll(keepingCapacity: true) }
+            return (state.completions, state.stopping)
+        }
+        for completion in completions {
+            guard let connection = connections[completion.fd], connection.id == completion.id,
+                connection.phase == .handling
+            else { continue }  // The client went away while its request was handled.
+            sendResponse(completion.response, on: connection)
+        }
+        if stopping && !draining { startDraining() }
+    }
+
+    private func startDraining() {
+        draining = true
+        drainDeadline = System.monotonicNanoseconds() + configuration.shutdownGracePeriod.nanoseconds
+        var event = epoll_event()
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, &event)
+        for connection in Array(connections.values) where isIdle(connection) {
+            closeConnection(connection)
+        }
+    }
+
+    private func isIdle(_ connection: Connection) -> Bool {
+        (connection.phase == .readingHead && !connection.requestStarted) || connection.phase == .lingering
+    }
+
+    // MARK: - Accepting
+
+    private func acceptConnections() {
+        var address = [CChar](repeating: 0, count: 64)
+        while true {
+            let fd = atom_accept(listenFD, &address, address.count)
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if errno != EAGAIN && errno != EWOULDBLOCK {
+                    logger.warning("accept failed", [("errno", System.errorDescription(errno))])
+                }
+                return
+            }
+            guard server.reserveConnectionSlot() else {
+                rejectOverCapacity(fd)
+                continue
+            }
+            _ = atom_setsockopt_int(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+            nextConnectionID += 1
+            let connection = Connection(fd: fd, id: nextConnectionID, remoteAddress: String(decoding: address.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            var event = epoll_event()
+            event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
+            event.data.fd = fd
+            guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
+                logger.error("epoll_ctl(ADD) failed for a new connection", [("errno", System.errorDescription(errno))])
+                close(fd)
+                server.releaseConnectionSlot()
+                continue
+            }
+            connections[fd] = connection
+            connection.deadline = System.monotonicNanoseconds() + configuration.idleTimeout.nanoseconds
+            readAvailable(connection)
+        }
+    }
+
+    /// Past the connection limit: answer 503 and close, so the client learns why.
+    private func rejectOverCapacity(_ fd: Int32) {
+        let body = #"{"error":"over_capacity","detail":"the server has too many open connections; retry later"}"#
+        let response = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nRetry-After: 1\r\nConnection: close\r\n\r\n\(body)"
+        _ = response.withCString { Glibc.send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        close(fd)
+    }
+
+    // MARK: - Reading
+
+    private func handle(_ events: UInt32, on connection: Connection) {
+        if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 && connection.phase != .handling {
+            closeConnection(connection)
+            return
+        }
+        if events & EPOLLOUT.rawValue != 0 && connection.phase == .writing {
+            flush(connection)
+        }
+        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 {
+            readAvailable(connection)
+        }
+    }
+
+    /// Reads until the socket would block, processing requests as they complete.
+    private func readAvailable(_ connection: Connection) {
+        while connections[connection.fd] === connection {
+            switch connection.phase {
+            case .handling, .writing: return
+            case .readingHead, .readingBody, .lingering: break
+            }
+            let count = read(connection.fd, scratch.baseAddress, scratchSize)
+            if count > 0 {
+                if connection.phase == .lingering { continue }  // Discard input after the final response.
+                connection.inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
+                process(connection)
+            } else if count == 0 {
+                closeConnection(connection)  // EOF: mid-request or idle, nothing more can be answered.
+                return
+            } else {
+                if errno == EINTR { continue }
+                if errno != EAGAIN && errno != EWOULDBLOCK { closeConnection(connection) }
+                return
+            }
+        }
+    }
+
+    /// Advances the request state machine over buffered input.
+    private func process(_ connection: Connection) {
+        while connections[connection.fd] === connection {
+            switch connection.phase {
+            case .readingHead:
+                guard processHead(connection) else { return }
+            case .readingBody:
+                guard processBody(connection) else { return }
+            case .handling, .writing, .lingering:
+                return
+            }
+        }
+    }
+
+    /// Returns true when the state changed and processing should continue.
+    private func processHead(_ connection: Connection) -> Bool {
+        // RFC 9112 §2.2: ignore empty lines before a request line.
+        var skip = 0
+        while skip + 1 < connection.inbound.count, connection.inbound[skip] == HTTPGrammar.cr, connection.inbound[skip + 1] == HTTPGrammar.lf {
+            skip += 2
+        }
+        if skip > 0 { connection.consumeInbound(skip) }
+        if connection.inbound.isEmpty { return false }
+        if !connection.requestStarted {
+            connection.requestStarted = true
+            connection.deadline = System.monotonicNanoseconds() + configuration.headerReadTimeout.nanoseconds
+        }
+        let limit = configuration.maxHeaderBytes
+        let result: Result<RequestHead?, HTTPParseError> = connection.inbound.withUnsafeBufferPointer { buffer in
+            do throws(HTTPParseError) {
+                let searchable = UnsafeBufferPointer(rebasing: buffer[0..<min(buffer.count, limit + 4)])
+                guard let end = try RequestHeadParser.headEnd(in: searchable, from: max(0, connection.headScanOffset - 3)) else {
+                    connection.headScanOffset = searchable.count
+                    if buffer.count > limit { throw HTTPParseError.headerTooLarge("the request head is larger than \(limit) bytes") }
+                    return .success(nil)
+                }
+                let head = try headParser.parse(UnsafeBufferPointer(rebasing: buffer[0..<end]))
+                connection.headScanOffset = end
+                return .success(head)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .failure(let error):
+            fail(connection, error)
+            return false
+        case .success(nil):
+            return false
+        case .success(let head?):
+            connection.consumeInbound(connection.headScanOffset)
+            return beginBody(connection, head: head)
+        }
+    }
+
+    private func beginBody(_ connection: Connection, head: RequestHead) -> Bool {
+        connection.head = head
+        connection.bodyLimit = responder.maxBodyBytes(method: head.method, path: head.path)
+        switch head.framing {
+        case .none:
+            dispatch(connection, body: [])
+            return false
+        case .length(let length):
+            guard length <= connection.bodyLimit else {
+                fail(connection, .bodyTooLarge(limit: connection.bodyLimit))
+                return false
+            }
+        case .chunked:
+            connection.chunked = ChunkedDecoder(
+                maxBodyBytes: connection.bodyLimit, maxTrailerBytes: configuration.maxHeaderBytes,
+                maxTrailerCount: configuration.maxHeaderCount)
+        }
+        if head.expectsContinue && connection.inbound.isEmpty {
+            let interim = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+            _ = interim.withUnsafeBytes { Glibc.send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+        connection.phase = .readingBody
+        connection.deadline = System.monotonicNanoseconds() + configuration.bodyReadTimeout.nanoseconds
+        return true
+    }
+
+    private func processBody(_ connection: Connection) -> Bool {
+        guard let head = connection.head else { return false }
+        switch head.framing {
+        case .length(let length):
+            guard connection.inbound.count >= length else { return false }
+            let body = Array(connection.inbound[0..<length])
+            connection.consumeInbound(length)
+            dispatch(connection, body: body)
+        case .chunked:
+            guard var decoder = connection.chunked else { return false }
+            let fed = connection.inbound.withUnsafeBufferPointer { buffer in
+                Result { () throws(HTTPParseError) in try decoder.feed(buffer) }
+            }
+            switch fed {
+            case .failure(let error):
+                fail(connection, error)
+                return false
+            case .success(let consumed):
+                connection.consumeInbound(consumed)
+                if decoder.isDone {
+                    connection.chunked = nil
+                    dispatch(connection, body: decoder.body)
+                } else {
+                    connection.chunked = decoder
+                    return false
+                }
+            }
+        case .none:
+            dispatch(connection, body: [])
+        }
+        return false
+    }
+
+    /// Hands the complete request to the responder.
+    private func dispatch(_ connection: Connection, body: [UInt8]) {
+        guard let head = connection.head else { return }
+        connection.phase = .handling
+        connection.deadline = 0  // A request being answered is never timed out.
+        let request = Request(
+            method: head.method, path: head.path, query: head.query, headers: head.headers, body: body,
+            remoteAddress: connection.remoteAddress)
+        let (fd, id, responder) = (connection.fd, connection.id, responder)
+        Task { [self] in
+            let response = await responder.respond(to: request)
+            complete(fd: fd, id: id, response: response)
+        }
+    }
+
+    // MARK: - Writing
+
+    private func sendResponse(_ response: Response, on connection: Connection) {
+        let head = connection.head
+        let keepAlive = (head?.keepAlive ?? false) && !draining && !connection.closeAfterWrite
+        connection.closeAfterWrite = !keepAlive
+        connection.outbound = encoder.encode(
+            response, keepAlive: keepAlive, isHTTP11: head?.isHTTP11 ?? true,
+            includeBody: head?.method != .HEAD, logger: logger)
+        connection.outboundOffset = 0
+        connection.phase = .writing
+        connection.deadline = System.monotonicNanoseconds() + configuration.writeTimeout.nanoseconds
+        flush(connection)
+    }
+
+    /// Writes pending output; when done, starts the next request or closes.
+    private func flush(_ connection: Connection) {
+        while connection.outboundOffset < connection.outbound.count {
+            let written = connection.outbound.withUnsafeBytes { buffer in
+                Glibc.send(connection.fd, buffer.baseAddress! + connection.outboundOffset, buffer.count - connection.outboundOffset, Int32(MSG_NOSIGNAL))
+            }
+            if written > 0 {
+                connection.outboundOffset += written
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return  // EPOLLOUT (edge-triggered) resumes us.
+            } else {
+                closeConnection(connection)
+                return
+            }
+        }
+        connection.outbound = []
+        connection.outboundOffset = 0
+        connection.head = nil
+        if connection.closeAfterWrite {
+            linger(connection)
+            return
+        }
+        connection.phase = .readingHead
+        connection.requestStarted = false
+        connection.deadline = System.monotonicNanoseconds() + configuration.idleTimeout.nanoseconds
+        process(connection)  // A pipelined request may already be buffered.
+        if connections[connection.fd] === connection, connection.phase == .readingHead || connection.phase == .readingBody {
+            readAvailable(connection)
+        }
+    }
+
+    /// Answers a protocol error and closes.
+    private func fail(_ connection: Connection, _ error: HTTPParseError) {
+        let code: String
+        switch error.status {
+        case 408: code = "request_timeout"
+        case 413: code = "body_too_large"
+        case 417: code = "expectation_failed"
+        case 431: code = "headers_too_large"
+        case 501: code = "not_implemented"
+        case 505: code = "http_version_not_supported"
+        default: code = "bad_request"
+        }
+        logger.debug("rejected a request", [("status", "\(error.status)"), ("reason", error.reason), ("remote", connection.remoteAddress)])
+        connection.closeAfterWrite = true
+        connection.inbound = []
+        sendResponse(HTTPError(status: error.status, error: code, detail: error.reason).response, on: connection)
+    }
+
+    private func linger(_ connection: Connection) {
+        shutdown(connection.fd, Int32(SHUT_WR))
+        connection.phase = .lingering
+        connection.inbound = []
+        connection.deadline = System.monotonicNanoseconds() + 2_000_000_000
+        readAvailable(connection)
+    }
+
+    private func closeConnection(_ connection: Connection) {
+        guard connections.removeValue(forKey: connection.fd) != nil else { return }
+        close(connection.fd)
+        server.releaseConnectionSlot()
+    }
+
+    // MARK: - Timeouts
+
+    private func sweepDeadlines(now: UInt64) {
+        for connection in Array(connections.values) where connection.deadline != 0 && now >= connection.deadline {
+            switch connection.phase {
+            case .readingHead where connection.requestStarted, .readingBody:
+                // A slow client: tell it, then close (slowloris, slow POST).
+                fail(connection, HTTPParseError(status: 408, reason: "the request was not received in time"))
+            case .readingHead, .writing, .lingering, .handling:
+                closeConnection(connection)
+            }
+        }
+    }
+}

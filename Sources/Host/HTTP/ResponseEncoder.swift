@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import PluginAPI
+
+/// Serializes responses: status line, the host-managed `Date`, `Content-Length` and `Connection`
+/// fields, then the handler's own fields, each checked so no value can split the response.
+struct ResponseEncoder {
+    private var cachedDate: [UInt8] = []
+    private var cachedSecond = 0
+
+    /// Fields the server manages itself; a handler's copies are dropped.
+    private static let managed: Set<String> = ["content-length", "connection", "date", "transfer-encoding"]
+
+    /// Returns the wire bytes of `response`. `includeBody` is false for HEAD.
+    mutating func encode(_ response: Response, keepAlive: Bool, isHTTP11: Bool, includeBody: Bool, logger: Logger) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(160 + response.body.count)
+        out.append(contentsOf: "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n".utf8)
+        out.append(contentsOf: "Date: ".utf8)
+        out.append(contentsOf: currentDate())
+        out.append(contentsOf: "\r\n".utf8)
+        let bodyAllowed = response.status >= 200 && response.status != 204 && response.status != 304
+        if bodyAllowed {
+            out.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
+        }
+        if !keepAlive {
+            out.append(contentsOf: "Connection: close\r\n".utf8)
+        } else if !isHTTP11 {
+            out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+        }
+        for field in response.headers {
+            guard Self.isValidName(field.name), Self.isValidValue(field.value) else {
+                logger.error("dropped a response header with invalid bytes", [("header", field.name)])
+                continue
+            }
+            guard !Self.managed.contains(field.name.lowercased()) else { continue }
+            out.append(contentsOf: field.name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: field.value.utf8)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        out.append(contentsOf: "\r\n".utf8)
+        if includeBody && bodyAllowed { out.append(contentsOf: response.body) }
+        return out
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { HTTPGrammar.isToken[Int($0)] }
+    }
+
+    static func isValidValue(_ value: String) -> Bool {
+        value.utf8.allSatisfy { HTTPGrammar.isFieldValue[Int($0)] }
+    }
+
+    /// The IMF-fixdate of now, recomputed once a second.
+    private mutating func currentDate() -> [UInt8] {
+        var now = time(nil)
+        if Int(now) != cachedSecond || cachedDate.isEmpty {
+            cachedSecond = Int(now)
+            var parts = tm()
+            gmtime_r(&now, &parts)
+            var buffer = [CChar](repeating: 0, count: 40)
+            let count = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
+            cachedDate = buffer.prefix(count).map { UInt8(bitPattern: $0) }
+        }
+        return cachedDate
+    }
+
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 100: "Continue"
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
+        case 301: "Moved Permanently"
+        case 302: "Found"
+        case 304: "Not Modified"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
+        case 409: "Conflict"
+        case 413: "Content Too Large"
+        case 415: "Unsupported Media Type"
+        case 417: "Expectation Failed"
+        case 422: "Unprocessable Content"
+        case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 501: "Not Implemented"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        case 505: "HTTP Version Not Supported"
+        default: "Status \(status)"
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import PluginAPI
+
+/// Routes each request to a host handler or a provider, and turns every failure into a JSON response.
+struct HubResponder: HTTPResponder {
+    let router: Router
+    let registry: ProviderRegistry
+    let defaultMaxBodyBytes: Int
+    let logger: Logger
+
+    func maxBodyBytes(method: HTTPMethod, path: String) -> Int {
+        if case .found(let entry, _) = router.match(method: method, path: path) { return entry.maxBodyBytes }
+        return defaultMaxBodyBytes
+    }
+
+    func respond(to request: Request) async -> Response {
+        switch router.match(method: request.method, path: request.path) {
+        case .notFound:
+            return HTTPError.notFound("no route for \(request.method.rawValue) \(request.path)").response
+        case .methodNotAllowed(let allowed):
+            return HTTPError(
+                status: 405, error: "method_not_allowed", detail: "\(request.path) accepts \(allowed.map(\.rawValue).joined(separator: ", "))",
+                headers: ["Allow": allowed.map(\.rawValue).joined(separator: ", ")]
+            ).response
+        case .found(let entry, let parameters):
+            var request = request
+            request.pathParameters = parameters
+            do {
+                switch entry.owner {
+                case .host(let handler):
+                    return try await handler(request)
+                case .provider(let id, let route):
+                    switch registry.provider(id) {
+                    case .disabled:
+                        return HTTPError(status: 503, error: "provider_disabled", detail: "the provider '\(id)' is disabled in plugins.json", extra: ["provider": .string(id)]).response
+                    case .unavailable(let reason):
+                        return HTTPError(status: 503, error: "provider_unavailable", detail: reason, extra: ["provider": .string(id)]).response
+                    case .ready(let provider):
+                        return try await route.handler(provider, request)
+                    }
+                }
+            } catch let error as HTTPError {
+                return error.response
+            } catch {
+                logger.error("handler failed", [("route", "\(entry.method.rawValue) \(entry.template)"), ("error", "\(error)")])
+                return HTTPError(status: 500, error: "internal_error", detail: "the request could not be completed; the error is in the server log").response
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import Dispatch
+import Foundation
+import PluginAPI
+import Synchronization
+
+/// An event as stored in the log.
+struct StoredEvent: Sendable {
+    let id: Int64
+    let provider: String
+    let type: String
+    let externalID: String
+    /// Milliseconds since 1970.
+    let receivedAt: Int64
+    let occurredAt: Double?
+    /// The normalised event, as JSON text.
+    let payload: String
+}
+
+/// Why an append was not stored.
+struct EventLogError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The durable event log: every accepted webhook event, appended by one writer thread.
+///
+/// Appends from concurrent requests are queued and committed together (group commit): the writer
+/// takes everything queued, writes it in one `BEGIN IMMEDIATE` transaction, commits with
+/// `synchronous=FULL` (fsync), then resumes every waiting request. Under load, batches grow on their
+/// own, so one fsync serves many webhooks. An append returns only after its commit.
+final class EventLog: Sendable {
+    private struct PendingAppend {
+        let provider: String
+        let events: [NewEvent]
+        let continuation: CheckedContinuation<[AppendOutcome], any Error>
+    }
+
+    private struct Queue {
+        var pending: [PendingAppend] = []
+        var closed = false
+    }
+
+    private let queue = Mutex(Queue())
+    private let wakeWriter = DispatchSemaphore(value: 0)
+    private let writerFinished = DispatchSemaphore(value: 0)
+    private let reader: DatabaseReader
+    private let logger: Logger
+    /// Most appends taken into one transaction, so one huge burst cannot hold the write lock for long.
+    private let maximumBatch = 1024
+
+    /// Opens (creating and migrating) the database in `dataDirectory` and starts the writer thread.
+    init(dataDirectory: URL, logger: Logger) throws {
+        let writer = try Database.openWriter(dataDirectory: dataDirectory)
+        reader = try DatabaseReader(connection: Database.openReader(dataDirectory: dataDirectory), label: "atom-hub.events.reader")
+        self.logger = logger
+        let box = WriterBox(connection: writer)
+        let thread = Thread { [self] in
+            runWriter(box.connection)
+            writerFinished.signal()
+        }
+        thread.name = "atom-hub.events.writer"
+        thread.start()
+    }
+
+    /// Appends `events` for `provider` and returns once they are durable.
+    func append(provider: String, events: [NewEvent]) async throws -> [AppendOutcome] {
+        if events.isEmpty { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            let accepted = queue.withLock { state in
+                guard !state.closed else { return false }
+                state.pending.append(PendingAppend(provider: provider, events: events, continuation: continuation))
+                return true
+            }
+            if accepted {
+                wakeWriter.signal()
+            } else {
+                continuation.resume(throwing: EventLogError(description: "the event log is closed"))
+            }
+        }
+    }
+
+    /// The newest events, optionally of one provider.
+    func recent(provider: String?, limit: Int) async throws -> [StoredEvent] {
+        try await reader.read { connection in
+            let statement = try connection.prepare(
+                provider == nil
+                    ? "SELECT id, provider, type, external_id, received_at, occurred_at, payload FROM events ORDER BY id DESC LIMIT ?"
+                    : "SELECT id, provider, type, external_id, received_at, occurred_at, payload FROM events WHERE provider = ? ORDER BY id DESC LIMIT ?"
+            )
+            defer { statement.reset() }
+            var index: Int32 = 1
+            if let provider {
+                try statement.bind(1, provider)
+                index = 2
+            }
+            try statement.bind(index, Int64(limit))
+            var events: [StoredEvent] = []
+            while try statement.step() {
+                events.append(
+                    StoredEvent(
+                        id: statement.int64(0), provider: statement.text(1) ?? "", type: statement.text(2) ?? "",
+                        externalID: statement.text(3) ?? "", receivedAt: statement.int64(4),
+                        occurredAt: statement.isNull(5) ? nil : statement.double(5), payload: statement.text(6) ?? "null"))
+            }
+            return events
+        }
+    }
+
+    /// Stops taking appends, commits what is queued, and waits for the writer to finish.
+    func close() {
+        let alreadyClosed = queue.withLock { state in
+            defer { state.closed = true }
+            return state.closed
+        }
+        guard !alreadyClosed else { return }
+        wakeWriter.signal()
+        writerFinished.wait()
+    }
+
+    // MARK: - Writer thread
+
+    private func runWriter(_ connection: SQLiteConnection) {
+        while true {
+            wakeWriter.wait()
+            while true {
+                let (batch, closed) = queue.withLock { state in
+                    let count = min(state.pending.count, maximumBatch)
+                    let batch = Array(state.pending.prefix(count))
+                    state.pending.removeFirst(count)
+                    return (batch, state.closed && state.pending.isEmpty)
+                }
+                if !batch.isEmpty { commit(batch, on: connection) }
+                if closed { return }
+                if batch.isEmpty { break }
+            }
+        }
+    }
+
+    private func commit(_ batch: [PendingAppend], on connection: SQLiteConnection) {
+        let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        do {
+            let outcomes = try connection.transaction {
+                let insert = try connection.prepare(
+                    """
+                    INSERT INTO events (provider, external_id, type, received_at, occurred_at, raw_body, payload)
+                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, external_id) DO NOTHING
+                    """)
+                return try batch.map { append in
+                    try append.events.map { event in
+                        insert.reset()
+                        try insert.bind(1, append.provider)
+                        try insert.bind(2, event.externalID)
+                        try insert.bind(3, event.type)
+                        try insert.bind(4, receivedAt)
+                        try insert.bind(5, event.occurredAt)
+                        try insert.bind(6, blob: event.rawBody)
+                        try insert.bind(7, event.payload.jsonString)
+                        try insert.run()
+                        return connection.changes == 1 ? AppendOutcome.stored(id: connection.lastInsertRowID) : .duplicate
+                    }
+                }
+            }
+            for (append, result) in zip(batch, outcomes) { append.continuation.resume(returning: result) }
+        } catch {
+            logger.error("event log commit failed; the webhooks in it are not acknowledged", [("error", "\(error)"), ("appends", "\(batch.count)")])
+            for append in batch { append.continuation.resume(throwing: EventLogError(description: "the event could not be stored")) }
+        }
+    }
+}
+
+/// Moves the writer's connection into its thread; after `init` only that thread touches it.
+private final class WriterBox: @unchecked Sendable {  // Safe: handed over once, then confined to the writer thread.
+    let connection: SQLiteConnection
+    init(connection: SQLiteConnection) { self.connection = connection }
+}
+
+/// A read-only connection confined to its own serial queue, so blocking SQLite calls never run on
+/// the cooperative thread pool.
+final class DatabaseReader: @unchecked Sendable {  // Safe: `connection` is only used on `queue`.
+    private let connection: SQLiteConnection
+    private let queue: DispatchQueue
+
+    init(connection: SQLiteConnection, label: String) {
+        self.connection = connection
+        queue = DispatchQueue(label: label)
+    }
+
+    /// Runs `body` with the connection on the reader's queue.
+    func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { [self] in
+                continuation.resume(with: Result { try body(connection) })
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+/// Everything the host hands a provider when it creates it.
+public struct ProviderContext: Sendable {
+    /// The provider's id (`slack`).
+    public var providerID: String
+    /// Its settings from `plugins.json`, with `env:` and `secret:` references and environment fallbacks resolved on read.
+    public var settings: ProviderSettings
+    /// Where verified events go; each append is durable when it returns.
+    public var events: any EventSink
+    /// A logger labelled with the provider id.
+    public var logger: Logger
+    /// The wall clock (injected in tests).
+    public var clock: any WallClock
+
+    public init(providerID: String, settings: ProviderSettings, events: any EventSink, logger: Logger, clock: any WallClock) {
+        self.providerID = providerID
+        self.settings = settings
+        self.events = events
+        self.logger = logger
+        self.clock = clock
+    }
+}
+
+/// A provider's settings. Values may be literals or references: `env:NAME` reads an environment
+/// variable, `secret:NAME` reads the encrypted secrets store.
+public struct ProviderSettings: Sendable {
+    /// Resolves `env:` names and settings' environment fallbacks.
+    public typealias EnvironmentLookup = @Sendable (String) -> String?
+    /// Resolves `secret:` names; throws when the store cannot answer.
+    public typealias SecretLookup = @Sendable (String) throws -> String?
+
+    public let values: JSONObject
+    public let specs: [SettingSpec]
+    private let environment: EnvironmentLookup
+    private let secrets: SecretLookup
+
+    public init(values: JSONObject, specs: [SettingSpec], environment: @escaping EnvironmentLookup, secrets: @escaping SecretLookup) {
+        self.values = values
+        self.specs = specs
+        self.environment = environment
+        self.secrets = secrets
+    }
+
+    /// The raw JSON value of a setting, unresolved.
+    public subscript(name: String) -> JSONValue? { values[name] }
+
+    /// The string value of `name`, resolving references and the spec's environment fallback.
+    /// Returns nil when it is not set anywhere; throws when it is set but cannot be resolved.
+    public func string(_ name: String) throws(ProviderSetupError) -> String? {
+        if let value = values[name] {
+            guard case .string(let text) = value else {
+                throw ProviderSetupError("setting '\(name)' must be a string")
+            }
+            return try resolve(text, setting: name)
+        }
+        if let variable = specs.first(where: { $0.name == name })?.environmentVariable,
+            let value = environment(variable), !value.isEmpty
+        {
+            return value
+        }
+        return nil
+    }
+
+    /// The value of a required setting; throws naming the setting and its environment variable when absent.
+    public func required(_ name: String) throws(ProviderSetupError) -> String {
+        if let value = try string(name), !value.isEmpty { return value }
+        var reason = "missing setting '\(name)'"
+        if let variable = specs.first(where: { $0.name == name })?.environmentVariable {
+            reason += " (set it in plugins.json or the environment variable \(variable))"
+        }
+        throw ProviderSetupError(reason)
+    }
+
+    private func resolve(_ text: String, setting: String) throws(ProviderSetupError) -> String? {
+        if text.hasPrefix("env:") {
+            let variable = String(text.dropFirst(4))
+            guard let value = environment(variable), !value.isEmpty else {
+                throw ProviderSetupError("setting '\(setting)' refers to the environment variable \(variable), which is not set")
+            }
+            return value
+        }
+        if text.hasPrefix("secret:") {
+            let name = String(text.dropFirst(7))
+            let value: String?
+            do { value = try secrets(name) } catch {
+                throw ProviderSetupError("setting '\(setting)' refers to secret '\(name)', which could not be read: \(error)")
+            }
+            guard let value else {
+                throw ProviderSetupError("setting '\(setting)' refers to secret '\(name)', which is not in the secrets store")
+            }
+            return value
+        }
+        return text
+    }
+}

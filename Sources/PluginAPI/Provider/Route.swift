@@ -1,0 +1,54 @@
+/// One HTTP route of a provider: method, path template and an async handler that receives the
+/// provider instance, so the host can declare routes without creating the provider.
+public struct Route: Sendable {
+    /// The handler, with the provider passed as an existential; made by the typed factories below.
+    public typealias Handler = @Sendable (any Provider, Request) async throws -> Response
+
+    public var method: HTTPMethod
+    /// The path template: literal segments and `{name}` parameters (`/api/hubspot/contacts/{id}/insight`).
+    public var path: String
+    /// The largest body accepted; larger requests get 413 before the body is read.
+    public var maxBodyBytes: Int
+    /// A one-line description for the OpenAPI document and the admin page.
+    public var summary: String
+    public var handler: Handler
+
+    public init(method: HTTPMethod, path: String, maxBodyBytes: Int = Route.defaultMaxBodyBytes, summary: String = "", handler: @escaping Handler) {
+        self.method = method
+        self.path = path
+        self.maxBodyBytes = maxBodyBytes
+        self.summary = summary
+        self.handler = handler
+    }
+
+    /// 1 MiB, the limit Slack documents for its payloads.
+    public static let defaultMaxBodyBytes = 1 << 20
+
+    /// A route whose handler receives the concrete provider type.
+    public static func on<P: Provider>(
+        _ method: HTTPMethod, _ path: String, maxBodyBytes: Int = Route.defaultMaxBodyBytes, summary: String = "",
+        _ handler: @escaping @Sendable (P, Request) async throws -> Response
+    ) -> Route {
+        Route(method: method, path: path, maxBodyBytes: maxBodyBytes, summary: summary) { provider, request in
+            guard let typed = provider as? P else {
+                throw ProviderSetupError("route \(method) \(path) belongs to \(P.self), not \(type(of: provider))")
+            }
+            return try await handler(typed, request)
+        }
+    }
+
+    /// A POST route (webhooks).
+    public static func post<P: Provider>(
+        _ path: String, maxBodyBytes: Int = Route.defaultMaxBodyBytes, summary: String = "",
+        _ handler: @escaping @Sendable (P, Request) async throws -> Response
+    ) -> Route {
+        on(.POST, path, maxBodyBytes: maxBodyBytes, summary: summary, handler)
+    }
+
+    /// A GET route.
+    public static func get<P: Provider>(
+        _ path: String, summary: String = "", _ handler: @escaping @Sendable (P, Request) async throws -> Response
+    ) -> Route {
+        on(.GET, path, maxBodyBytes: 0, summary: summary, handler)
+    }
+}
