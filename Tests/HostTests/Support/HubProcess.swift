@@ -1,0 +1,61 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `atom-hub` executable run as a child process, as an operator would run it.
+final class HubProcess: @unchecked Sendable {  // Mutated only by the test that owns it, one call at a time.
+    let process = Process()
+    private let stderrPipe = Pipe()
+    private(set) var port = 0
+
+    /// The built executable, next to the test bundle.
+    static var executable: URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("atom-hub"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent(".build/debug/atom-hub"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[1]
+    }
+
+    init(arguments: [String], environment: [String: String]) {
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.environment = environment
+        process.standardError = stderrPipe
+        process.standardOutput = FileHandle.nullDevice
+    }
+
+    /// Starts the hub and waits for its `listening on` line; returns the port.
+    func start() throws -> Int {
+        try process.run()
+        var text = ""
+        let handle = stderrPipe.fileHandleForReading
+        while !text.contains("listening on http://") || !text.hasSuffix("\n") {
+            let data = handle.availableData
+            guard !data.isEmpty else { throw TestConnectionError(description: "the hub exited before listening: \(text)") }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        let line = text.split(separator: "\n").first { $0.hasPrefix("listening on http://") }!
+        port = Int(line.split(separator: ":").last!)!
+        return port
+    }
+
+    /// Runs to completion and returns the exit status and everything written to stderr.
+    func runToExit() throws -> (status: Int32, stderr: String) {
+        try process.run()
+        let data = stderrPipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits for exit and returns the status (or the signal number for an uncaught signal).
+    func waitForExit() -> (status: Int32, reason: Process.TerminationReason) {
+        process.waitUntilExit()
+        return (process.terminationStatus, process.terminationReason)
+    }
+}
