@@ -10,6 +10,8 @@ struct HubOptions: Sendable {
     var pluginsPath = "plugins.json"
     /// Whether `pluginsPath` is the default (a missing default file enables every provider).
     var pluginsPathIsDefault = true
+    /// The public base URL callers use (`--public-url` or `ATOM_PUBLIC_URL`), for URL-covering signatures.
+    var publicBaseURL: String?
 }
 
 /// The running hub: configuration, storage, provider registry, routes and HTTP server, wired once.
@@ -34,8 +36,12 @@ final class Hub: Sendable {
         }
         try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let eventLog = try EventLog(dataDirectory: options.dataDirectory, logger: logger.labelled("events"))
+        let http = URLSessionHTTPClient()
+        let publicBaseURL = options.publicBaseURL ?? environment["ATOM_PUBLIC_URL"]
         let registry = ProviderRegistry(types: providerTypes, configuration: configuration, logger: logger.labelled("registry")) { type, entry in
-            Self.context(for: type, entry: entry, environment: environment, eventLog: eventLog, clock: clock, logger: logger)
+            Self.context(
+                for: type, entry: entry, environment: environment, eventLog: eventLog, clock: clock, logger: logger, http: http,
+                publicBaseURL: publicBaseURL)
         }
         let readiness = Readiness()
         let router = try Self.routes(
@@ -66,7 +72,8 @@ final class Hub: Sendable {
 
     /// What a provider is created with.
     private static func context(
-        for type: any Provider.Type, entry: ProviderEntry, environment: HubEnvironment, eventLog: EventLog, clock: any WallClock, logger: Logger
+        for type: any Provider.Type, entry: ProviderEntry, environment: HubEnvironment, eventLog: EventLog, clock: any WallClock, logger: Logger,
+        http: any HTTPClient, publicBaseURL: String?
     ) -> ProviderContext {
         let id = type.descriptor.id
         return ProviderContext(
@@ -74,7 +81,9 @@ final class Hub: Sendable {
             settings: ProviderSettings(values: entry.settings, specs: type.descriptor.settings, environment: environment.lookup, secrets: noSecretStore),
             events: ProviderEventSink(provider: id, log: eventLog),
             logger: logger.labelled(id),
-            clock: clock)
+            clock: clock,
+            http: http,
+            publicBaseURL: publicBaseURL)
     }
 
     /// Starts serving; returns the bound port.

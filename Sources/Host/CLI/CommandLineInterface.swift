@@ -26,6 +26,7 @@ enum CommandLineInterface {
           --port PORT        TCP port; 0 picks a free one (default 8080)
           --data-dir PATH    where the database lives (default ./data)
           --plugins PATH     provider configuration (default ./plugins.json)
+          --public-url URL   the hub's public base URL, for signatures that cover the URL
           -h, --help         show this help
 
         Environment: ADMIN_TOKEN (admin API), SLACK_SIGNING_SECRET, LOG_LEVEL (debug|info|warning|error).
@@ -80,6 +81,7 @@ enum CommandLineInterface {
             case "--plugins":
                 options.pluginsPath = try value()
                 options.pluginsPathIsDefault = false
+            case "--public-url": options.publicBaseURL = try value()
             default: return try unexpected(argument)
             }
         }

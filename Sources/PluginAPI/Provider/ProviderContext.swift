@@ -10,13 +10,23 @@ public struct ProviderContext: Sendable {
     public var logger: Logger
     /// The wall clock (injected in tests).
     public var clock: any WallClock
+    /// Outbound HTTP (provider APIs, key sets); base URLs come from settings so tests can use local fakes.
+    public var http: any HTTPClient
+    /// The hub's public base URL as its callers see it (`https://hooks.example.com`), for signatures
+    /// that cover the URL; nil when not configured. Never derived from the Host header.
+    public var publicBaseURL: String?
 
-    public init(providerID: String, settings: ProviderSettings, events: any EventSink, logger: Logger, clock: any WallClock) {
+    public init(
+        providerID: String, settings: ProviderSettings, events: any EventSink, logger: Logger, clock: any WallClock,
+        http: any HTTPClient, publicBaseURL: String?
+    ) {
         self.providerID = providerID
         self.settings = settings
         self.events = events
         self.logger = logger
         self.clock = clock
+        self.http = http
+        self.publicBaseURL = publicBaseURL
     }
 }
 
