@@ -1,28 +1,32 @@
--- wrk script for bench/ingest.sh: sends pre-generated, signed Slack events (bench/gen_events.py).
--- Usage: wrk -t T ... -s ingest.lua URL -- EVENTS_DIR T
--- Thread i (1-based) loads only EVENTS_DIR/slice-<i>.tsv into its own Lua state and cycles through it.
+-- wrk script for bench/ingest.sh: sends pre-generated, signed Slack events (see bench/gen_events.py).
 --
--- Start barrier: wrk runs init() of thread i and then starts thread i *before* it runs init() of thread
--- i + 1, so without a barrier thread 1 would already be sending load (counted against a duration that is
--- only measured from after the last init) while the later threads still parse their slices. So the last
--- thread's init() writes EVENTS_DIR/ready, and every thread's first request() waits for that file.
--- It counts non-2xx responses and how often it ran past the end of its slice (a wrap re-sends events,
--- which are then no longer unique). done() prints one machine-readable "INGEST ..." line.
+-- Usage: wrk -t T ... -s ingest.lua URL -- EVENTS_DIR T
+--   EVENTS_DIR holds slice-1.tsv .. slice-T.tsv (lines "<timestamp>\t<signature>\t<body>") and a FIFO
+--   named start.fifo (mkfifo) used as a start barrier.
+--
+-- Thread i (1-based) loads only slice-<i>.tsv into its own Lua state, prebuilds the raw HTTP requests and
+-- cycles through them. It counts non-2xx responses and how often it ran past the end of its slice (a wrap
+-- re-sends events, which are then no longer unique). done() prints one machine-readable "INGEST ..." line.
+--
+-- Start barrier: wrk runs init() of thread i and starts thread i *before* it runs init() of thread i + 1.
+-- Without a barrier thread 1 would already be sending load while later threads still parse their slices,
+-- and that head start would be counted against a duration that wrk measures only from after the last
+-- init(). So the last thread's init() writes T-1 bytes into start.fifo (and keeps it open, so the bytes
+-- stay there), and the first request() of every other thread blocks reading one byte from it.
+-- (Polling with os.execute("sleep ...") is no good: forking a process holding hundreds of MB of Lua
+-- strings while another thread is allocating makes the loading crawl.)
 
 local threads = {}
 local next_id = 0
 
--- Main Lua state: give each thread its slice number.
+-- Main Lua state: number the threads.
 function setup(thread)
   next_id = next_id + 1
   thread:set("tid", next_id)
   table.insert(threads, thread)
 end
 
--- Per-thread state from here on.
-local requests = {}
-local count = 0
-local index = 0
+-- Per-thread Lua state from here on. Globals are read back by done() through thread:get().
 sent = 0
 wraps = 0
 responses = 0
@@ -30,29 +34,25 @@ non2xx = 0
 statuses = ""
 load_error = ""
 count_loaded = 0
+
+local requests = {}
+local count = 0
+local index = 0
 local status_counts = {}
+local fifo_path = nil
+local must_wait = false
 
-local ready_path = nil
-local ready = false
-
-function init(args)
-  local dir = args[1]
-  local nthreads = tonumber(args[2] or "1")
-  ready_path = dir and (dir .. "/ready")
-  if dir == nil then
-    load_error = "no events directory given (wrk ... -- DIR)"
-    return
-  end
+local function load_slice(dir)
   local path = dir .. "/slice-" .. tostring(tid) .. ".tsv"
   local file = io.open(path, "rb")
   if file == nil then
     load_error = "cannot open " .. path
     return
   end
-  -- Build each raw request once, here, so request() only hands out a prebuilt string.
+  local data = file:read("*a")
+  file:close()
   local head = "POST /api/webhooks/slack HTTP/1.1\r\nHost: " .. wrk.headers["Host"] ..
     "\r\nContent-Type: application/json\r\nX-Slack-Request-Timestamp: "
-  local data = file:read("*a")
   local pos = 1
   while true do
     local tab1 = data:find("\t", pos, true)
@@ -66,30 +66,50 @@ function init(args)
       "\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body
     pos = nl + 1
   end
-  data = nil
-  file:close()
   count_loaded = count
   if count == 0 then load_error = "no events in " .. path end
-  if tid >= nthreads then
-    local marker = io.open(ready_path, "w")
-    if marker then marker:write("ready\n"); marker:close() end
+end
+
+function init(args)
+  local dir = args[1]
+  local nthreads = tonumber(args[2] or "1") or 1
+  if dir == nil then
+    load_error = "no events directory given (wrk ... -- DIR THREADS)"
+  else
+    load_slice(dir)
+    fifo_path = dir .. "/start.fifo"
+  end
+  if fifo_path and nthreads > 1 then
+    if tid >= nthreads then
+      -- "r+" opens a FIFO without blocking; the handle stays referenced in a global, so the pipe
+      -- (and the bytes in it) outlives this call.
+      start_fifo = io.open(fifo_path, "r+")
+      if start_fifo then
+        start_fifo:setvbuf("no")
+        start_fifo:write(string.rep("g", nthreads - 1))
+      else
+        load_error = load_error .. " cannot open " .. fifo_path
+      end
+    else
+      must_wait = true
+    end
   end
 end
 
-local function wait_until_all_loaded()
-  ready = true
-  if ready_path == nil then return end
-  for _ = 1, 6000 do  -- at most ~120 s
-    local marker = io.open(ready_path, "r")
-    if marker then marker:close(); return end
-    os.execute("sleep 0.02")
+local function wait_for_start()
+  must_wait = false
+  local f = io.open(fifo_path, "r+")
+  if f then
+    f:setvbuf("no")  -- read exactly one byte, leave the others for the other threads
+    f:read(1)
+    f:close()
   end
 end
 
 function request()
-  if not ready then wait_until_all_loaded() end
+  if must_wait then wait_for_start() end
   if count == 0 then
-    -- Nothing loaded: send something the hub rejects, so the run shows up as failed.
+    -- Nothing loaded: send something every peer but nginx rejects, so the run shows up as failed.
     return wrk.format("POST", "/api/webhooks/slack", nil, "")
   end
   index = index + 1
@@ -113,14 +133,14 @@ function response(status, headers, body)
 end
 
 -- Main Lua state again.
-function done(summary, latency, requests_stats)
+function done(summary, latency, _)
   local t = { loaded = 0, sent = 0, wraps = 0, responses = 0, non2xx = 0 }
   local status_list, errors_list = {}, {}
   for _, thread in ipairs(threads) do
-    t.loaded = t.loaded + (thread:get("count_loaded") or 0)
     for _, key in ipairs({ "sent", "wraps", "responses", "non2xx" }) do
       t[key] = t[key] + (thread:get(key) or 0)
     end
+    t.loaded = t.loaded + (thread:get("count_loaded") or 0)
     local s = thread:get("statuses")
     if s and s ~= "" then status_list[#status_list + 1] = s end
     local e = thread:get("load_error")
@@ -128,13 +148,15 @@ function done(summary, latency, requests_stats)
   end
   local seconds = summary.duration / 1e6
   local e = summary.errors
+  local load_errors = "-"
+  if #errors_list > 0 then load_errors = (table.concat(errors_list, "|"):gsub("%s", "_")) end
   io.write(string.format(
-    "INGEST requests=%d duration_s=%.3f rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f mean_ms=%.3f stdev_ms=%.3f " ..
-    "loaded=%d sent=%d wraps=%d responses=%d non2xx=%d connect_err=%d read_err=%d write_err=%d timeout_err=%d statuses=%s load_errors=%s\n",
+    "INGEST requests=%d duration_s=%.3f rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f " ..
+    "mean_ms=%.3f stdev_ms=%.3f loaded=%d sent=%d wraps=%d responses=%d non2xx=%d connect_err=%d read_err=%d " ..
+    "write_err=%d timeout_err=%d statuses=%s load_errors=%s\n",
     summary.requests, seconds, summary.requests / seconds,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
     latency:percentile(99.9) / 1000, latency.max / 1000, latency.mean / 1000, latency.stdev / 1000,
     t.loaded, t.sent, t.wraps, t.responses, t.non2xx, e.connect, e.read, e.write, e.timeout,
-    (#status_list > 0) and table.concat(status_list, ",") or "-",
-    (#errors_list > 0) and table.concat(errors_list, "|"):gsub("%s", "_") or "-"))
+    (#status_list > 0) and table.concat(status_list, ",") or "-", load_errors))
 end

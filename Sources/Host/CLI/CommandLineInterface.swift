@@ -29,6 +29,9 @@ enum CommandLineInterface {
           --public-url URL   the hub's public base URL, for signatures that cover the URL
           -h, --help         show this help
 
+        Limits and timeouts (flag, or the environment variable in brackets):
+        \(ServerOption.usage)
+
         Environment: ADMIN_TOKEN (admin API), SLACK_SIGNING_SECRET, LOG_LEVEL (debug|info|warning|error).
         """
 
@@ -43,8 +46,8 @@ enum CommandLineInterface {
         case help
     }
 
-    /// Parses `arguments` (without the program name).
-    static func parse(_ arguments: [String]) throws(UsageError) -> Command {
+    /// Parses `arguments` (without the program name); `environment` supplies defaults for server limits.
+    static func parse(_ arguments: [String], environment: HubEnvironment = .values([:])) throws(UsageError) -> Command {
         var rest = arguments[...]
         if let first = rest.first, !first.hasPrefix("-") {
             rest = rest.dropFirst()
@@ -56,6 +59,9 @@ enum CommandLineInterface {
             }
         }
         var options = HubOptions()
+        for option in ServerOption.all {
+            if let value = environment[option.environmentVariable] { try option.apply(&options.server, value) }
+        }
         while let argument = rest.popFirst() {
             var name = argument
             var inlineValue: String?
@@ -82,7 +88,9 @@ enum CommandLineInterface {
                 options.pluginsPath = try value()
                 options.pluginsPathIsDefault = false
             case "--public-url": options.publicBaseURL = try value()
-            default: return try unexpected(argument)
+            default:
+                guard let option = ServerOption.all.first(where: { $0.flag == name }) else { return try unexpected(argument) }
+                try option.apply(&options.server, try value())
             }
         }
         return .serve(options)
@@ -95,7 +103,7 @@ enum CommandLineInterface {
     /// Runs the command line and returns the exit code.
     static func run(_ arguments: [String], environment: HubEnvironment = .process) -> ExitCode {
         let command: Command
-        do { command = try parse(arguments) } catch {
+        do { command = try parse(arguments, environment: environment) } catch {
             printError("atom-hub: \(error)\n\n\(usage)")
             return .usage
         }

@@ -156,7 +156,8 @@ final class EventLoop: @unchecked Sendable {
             let fd = atom_accept(listenFD, &address, address.count)
             if fd < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
-                if errno != EAGAIN && errno != EWOULDBLOCK {
+                // EINVAL: the listener was shut down; the loop's own stop message is on its way.
+                if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINVAL {
                     logger.warning("accept failed", [("errno", System.errorDescription(errno))])
                 }
                 return

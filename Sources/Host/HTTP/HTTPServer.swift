@@ -64,6 +64,7 @@ final class HTTPServer: Sendable {
     func shutdown() {
         let (loops, fd) = state.withLock { ($0.loops, $0.listenFD) }
         for loop in loops { loop.beginShutdown() }
+        if fd >= 0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }  // Stop listening now: new connections are refused.
         finished.wait()
         if fd >= 0 { close(fd) }
         state.withLock { $0 = ([], -1, 0) }
