@@ -29,7 +29,7 @@ let package = Package(
         .testTarget(name: "PluginAPITests", dependencies: ["PluginAPI"]),
         .testTarget(
             name: "HostTests",
-            dependencies: ["Host", "PluginAPI", "Plugins"]
+            dependencies: ["Host", "PluginAPI", "Plugins", "COpenSSL"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -27,6 +27,8 @@ enum CommandLineInterface {
           --data-dir PATH    where the database lives (default ./data)
           --plugins PATH     provider configuration (default ./plugins.json)
           --public-url URL   the hub's public base URL, for signatures that cover the URL
+          --tls-cert PATH    PEM certificate chain: serve HTTPS (TLS 1.2+, HTTP/1.1 via ALPN)
+          --tls-key PATH     PEM private key for --tls-cert
           -h, --help         show this help
 
         Limits and timeouts (flag, or the environment variable in brackets):
@@ -88,10 +90,15 @@ enum CommandLineInterface {
                 options.pluginsPath = try value()
                 options.pluginsPathIsDefault = false
             case "--public-url": options.publicBaseURL = try value()
+            case "--tls-cert": options.server.tlsCertificatePath = try value()
+            case "--tls-key": options.server.tlsKeyPath = try value()
             default:
                 guard let option = ServerOption.all.first(where: { $0.flag == name }) else { return try unexpected(argument) }
                 try option.apply(&options.server, try value())
             }
+        }
+        if (options.server.tlsCertificatePath == nil) != (options.server.tlsKeyPath == nil) {
+            throw UsageError(description: "--tls-cert and --tls-key go together")
         }
         return .serve(options)
     }

@@ -33,13 +33,18 @@ extension CommandLineInterface {
         let port: Int
         do {
             port = try hub.start()
+        } catch let error as TLSError {
+            printError("atom-hub: configuration error: TLS: \(error)")
+            hub.shutdown()
+            return .config
         } catch {
             printError("atom-hub: cannot listen: \(error)")
             hub.shutdown()
             return .failure
         }
         let host = options.server.host.contains(":") ? "[\(options.server.host)]" : options.server.host
-        printError("listening on http://\(host):\(port)")
+        let scheme = options.server.tlsCertificatePath == nil ? "http" : "https"
+        printError("listening on \(scheme)://\(host):\(port)")
         stop.wait()
         logger.info("shutting down: finishing in-flight requests")
         hub.shutdown()

@@ -18,6 +18,8 @@ final class Connection {
     let fd: Int32
     let id: UInt64
     let remoteAddress: String
+    /// The TLS session when the server terminates TLS.
+    var tls: TLSSession?
     var phase = Phase.readingHead
     /// Bytes received and not yet consumed.
     var inbound: [UInt8] = []

@@ -34,9 +34,14 @@ final class EventLoop: @unchecked Sendable {
     private var draining = false
     private var drainDeadline: UInt64 = 0
     private let headParser: RequestHeadParser
+    private let tls: TLSContext?
 
-    init(index: Int, server: HTTPServer, listenFD: Int32, configuration: ServerConfiguration, responder: any HTTPResponder, logger: Logger) throws {
+    init(
+        index: Int, server: HTTPServer, listenFD: Int32, configuration: ServerConfiguration, tls: TLSContext?, responder: any HTTPResponder,
+        logger: Logger
+    ) throws {
         self.index = index
+        self.tls = tls
         self.server = server
         self.listenFD = listenFD
         self.configuration = configuration
@@ -166,9 +171,20 @@ final class EventLoop: @unchecked Sendable {
                 rejectOverCapacity(fd)
                 continue
             }
+            var session: TLSSession?
+            if let tls {
+                session = tls.makeSession(fd: fd)
+                if session == nil {
+                    logger.error("could not create a TLS session for a new connection")
+                    close(fd)
+                    server.releaseConnectionSlot()
+                    continue
+                }
+            }
             _ = atom_setsockopt_int(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
             nextConnectionID += 1
             let connection = Connection(fd: fd, id: nextConnectionID, remoteAddress: String(decoding: address.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            connection.tls = session
             var event = epoll_event()
             event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
             event.data.fd = fd
@@ -184,8 +200,13 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// Past the connection limit: answer 503 and close, so the client learns why.
+    /// Past the connection limit: answer 503 and close, so the client learns why (TLS clients are just
+    /// closed: a handshake would cost more than the connection is worth).
     private func rejectOverCapacity(_ fd: Int32) {
+        guard tls == nil else {
+            close(fd)
+            return
+        }
         let body = #"{"error":"over_capacity","detail":"the server has too many open connections; retry later"}"#
         let response = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nRetry-After: 1\r\nConnection: close\r\n\r\n\(body)"
         _ = response.withCString { Glibc.send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
@@ -198,6 +219,16 @@ final class EventLoop: @unchecked Sendable {
         if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 && connection.phase != .handling {
             closeConnection(connection)
             return
+        }
+        if let session = connection.tls, !session.handshakeComplete {
+            switch session.handshake() {
+            case .wouldBlock: return
+            case .closed, .failed:
+                logger.debug("TLS handshake failed", [("remote", connection.remoteAddress)])
+                closeConnection(connection)
+                return
+            case .bytes: break  // Complete: application data may already be waiting.
+            }
         }
         if events & EPOLLOUT.rawValue != 0 && connection.phase == .writing {
             flush(connection)
@@ -214,17 +245,16 @@ final class EventLoop: @unchecked Sendable {
             case .handling, .writing: return
             case .readingHead, .readingBody, .lingering: break
             }
-            let count = read(connection.fd, scratch.baseAddress, scratchSize)
-            if count > 0 {
+            if let session = connection.tls, !session.handshakeComplete { return }
+            switch receive(on: connection) {
+            case .bytes(let count):
                 if connection.phase == .lingering { continue }  // Discard input after the final response.
                 connection.inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
                 process(connection)
-            } else if count == 0 {
-                closeConnection(connection)  // EOF: mid-request or idle, nothing more can be answered.
+            case .wouldBlock:
                 return
-            } else {
-                if errno == EINTR { continue }
-                if errno != EAGAIN && errno != EWOULDBLOCK { closeConnection(connection) }
+            case .closed, .failed:
+                closeConnection(connection)  // EOF or error: mid-request or idle, nothing more can be answered.
                 return
             }
         }
@@ -303,8 +333,8 @@ final class EventLoop: @unchecked Sendable {
                 maxTrailerCount: configuration.maxHeaderCount)
         }
         if head.expectsContinue && connection.inbound.isEmpty {
-            let interim = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
-            _ = interim.withUnsafeBytes { Glibc.send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            // Best effort: 25 bytes on an idle socket; if they cannot go out, the client sends its body after its own delay.
+            _ = Self.continueLine.withUnsafeBytes { transmit($0.baseAddress!, count: $0.count, on: connection) }
         }
         connection.phase = .readingBody
         connection.deadline = System.monotonicNanoseconds() + configuration.bodyReadTimeout.nanoseconds
@@ -377,16 +407,13 @@ final class EventLoop: @unchecked Sendable {
     /// Writes pending output; when done, starts the next request or closes.
     private func flush(_ connection: Connection) {
         while connection.outboundOffset < connection.outbound.count {
-            let written = connection.outbound.withUnsafeBytes { buffer in
-                Glibc.send(connection.fd, buffer.baseAddress! + connection.outboundOffset, buffer.count - connection.outboundOffset, Int32(MSG_NOSIGNAL))
+            let result = connection.outbound.withUnsafeBytes { buffer in
+                transmit(buffer.baseAddress! + connection.outboundOffset, count: buffer.count - connection.outboundOffset, on: connection)
             }
-            if written > 0 {
-                connection.outboundOffset += written
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                return  // EPOLLOUT (edge-triggered) resumes us.
-            } else {
+            switch result {
+            case .bytes(let written): connection.outboundOffset += written
+            case .wouldBlock: return  // EPOLLOUT (edge-triggered) resumes us.
+            case .closed, .failed:
                 closeConnection(connection)
                 return
             }
@@ -426,11 +453,38 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func linger(_ connection: Connection) {
+        connection.tls?.close()
         shutdown(connection.fd, Int32(SHUT_WR))
         connection.phase = .lingering
         connection.inbound = []
         connection.deadline = System.monotonicNanoseconds() + 2_000_000_000
         readAvailable(connection)
+    }
+
+    // MARK: - Transport (plain or TLS)
+
+    private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    /// Reads into the loop's scratch buffer.
+    private func receive(on connection: Connection) -> TransportResult {
+        if let session = connection.tls { return session.read(into: scratch.baseAddress!, count: scratchSize) }
+        while true {
+            let count = read(connection.fd, scratch.baseAddress, scratchSize)
+            if count > 0 { return .bytes(count) }
+            if count == 0 { return .closed }
+            if errno == EINTR { continue }
+            return errno == EAGAIN || errno == EWOULDBLOCK ? .wouldBlock : .failed
+        }
+    }
+
+    private func transmit(_ bytes: UnsafeRawPointer, count: Int, on connection: Connection) -> TransportResult {
+        if let session = connection.tls { return session.write(bytes, count: count) }
+        while true {
+            let written = Glibc.send(connection.fd, bytes, count, Int32(MSG_NOSIGNAL))
+            if written >= 0 { return .bytes(written) }
+            if errno == EINTR { continue }
+            return errno == EAGAIN || errno == EWOULDBLOCK ? .wouldBlock : .failed
+        }
     }
 
     private func closeConnection(_ connection: Connection) {

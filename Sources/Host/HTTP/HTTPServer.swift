@@ -33,6 +33,10 @@ final class HTTPServer: Sendable {
 
     /// Binds, starts the event loops and returns the port it listens on.
     func start() throws -> Int {
+        var tls: TLSContext?
+        if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
+            tls = try TLSContext(certificateChainPath: certificate, privateKeyPath: key)
+        }
         _ = atom_raise_nofile_limit()
         let fd = atom_listen(configuration.host, Int32(configuration.port), 4096)
         if fd == -2 { throw ServerError.invalidHost(configuration.host) }
@@ -41,7 +45,8 @@ final class HTTPServer: Sendable {
         var loops: [EventLoop] = []
         do {
             for index in 0..<configuration.eventLoops {
-                loops.append(try EventLoop(index: index, server: self, listenFD: fd, configuration: configuration, responder: responder, logger: logger))
+                loops.append(
+                    try EventLoop(index: index, server: self, listenFD: fd, configuration: configuration, tls: tls, responder: responder, logger: logger))
             }
         } catch {
             close(fd)

@@ -23,6 +23,9 @@ struct ServerConfiguration: Sendable {
     var writeTimeout: Duration = .seconds(30)
     /// How long shutdown waits for in-flight requests before closing everything.
     var shutdownGracePeriod: Duration = .seconds(10)
+    /// PEM certificate chain and private key; TLS is on when both are set.
+    var tlsCertificatePath: String?
+    var tlsKeyPath: String?
 
     /// The timer resolution: a quarter of the shortest timeout, between 10 ms and 1 s.
     var tick: Duration {

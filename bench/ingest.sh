@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# Ingest benchmark: unique, signed Slack events against the hub and the reference peers, in one run.
+#
+#   bench/ingest.sh                      # setup + release build + nginx, hub, fastapi, bolt
+#   DURATION=10 CONNECTIONS=64 EVENTS=1000000 bench/ingest.sh
+#
+# Env: DURATION (s, default 10), CONNECTIONS (default 64), EVENTS (unique events generated per peer,
+# default 100000 * DURATION), THREADS (wrk threads, default 2), PEERS (default "nginx hub fastapi bolt"),
+# WAIT_IDLE (s, default 30: before each peer, wait up to this long for the machine to be <= 20% busy),
+# SKIP_SETUP=1 (skip peers.sh setup), SKIP_BUILD=1 (use the existing .build-bench binary),
+# KEEP=1 (keep the generated events and the hub's data dir), SLACK_SIGNING_SECRET, PEERS_VENV, PEERS_DIR.
+# Every server listens on 127.0.0.1 only. Results and logs go to bench/out/<run>/ (git-ignored).
+# Exit status: 0 clean, 1 setup/start failure, 3 the run finished but a check failed (see "problems").
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+shared="${PEERS_DIR:-$(dirname "$repo")/shared/bench}"
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+EVENTS="${EVENTS:-$((100000 * DURATION))}"
+PEERS="${PEERS:-nginx hub fastapi bolt}"
+WAIT_IDLE="${WAIT_IDLE:-30}"
+export SLACK_SIGNING_SECRET="${SLACK_SIGNING_SECRET:-8f742231b10e8888abcd99yyyzzz85a5}"
+export PEERS_VENV="${PEERS_VENV:-$repo/.bench-venv}"
+[[ "$WAIT_IDLE" =~ ^[0-9]+$ ]] || { echo "ingest.sh: WAIT_IDLE must be a number of seconds" >&2; exit 1; }
+for v in DURATION CONNECTIONS THREADS EVENTS; do
+  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "ingest.sh: $v must be a positive integer" >&2; exit 1; }
+done
+[ "$EVENTS" -ge "$THREADS" ] || { echo "ingest.sh: EVENTS must be >= THREADS" >&2; exit 1; }
+[ -x "$shared/peers.sh" ] || [ -f "$shared/peers.sh" ] || { echo "ingest.sh: no peers.sh in $shared (set PEERS_DIR)" >&2; exit 1; }
+
+run_id="$(date -u +%Y%m%d-%H%M%S)"
+out="$here/out/$run_id"
+mkdir -p "$out"
+work="$(mktemp -d "${TMPDIR:-/tmp}/atom-hub-bench.XXXXXX")"
+export PEERS_STATE="$work/peers"   # our own peers.sh state, so "stop" stops only what this run started
+mkdir -p "$PEERS_STATE"
+bin="$repo/.build-bench/release/atom-hub"
+hub_pid=""
+wrk_pid=""
+problems=()
+
+log() { printf '[ingest %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [ -n "$wrk_pid" ] && kill "$wrk_pid" 2>/dev/null || true
+  if [ -n "$hub_pid" ] && kill -0 "$hub_pid" 2>/dev/null; then
+    kill -TERM "$hub_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$hub_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$hub_pid" 2>/dev/null || true
+  fi
+  bash "$shared/peers.sh" stop >/dev/null 2>&1 || true
+  if [ "${KEEP:-0}" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+# Percentage of CPU time busy over one second, machine-wide (before a run nothing of ours is busy).
+cpu_busy() {
+  local a b
+  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+  local total=0 idle i
+  for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+  idle=$((b[4] - a[4] + b[5] - a[5]))
+  [ "$total" -gt 0 ] && echo $(((total - idle) * 100 / total)) || echo 0
+}
+
+count_events() {  # DB -> "count distinct"
+  local db="$1"
+  if command -v sqlite3 >/dev/null; then
+    sqlite3 "$db" 'select count(*), count(distinct external_id) from events' | tr '|' ' '
+  else
+    python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(*c.execute("select count(*), count(distinct external_id) from events").fetchone())' "$db"
+  fi
+}
+
+# --- setup ---------------------------------------------------------------------------------------
+if [ "${SKIP_SETUP:-0}" != 1 ]; then
+  log "peers setup (nginx, wrk, venv in $PEERS_VENV)"
+  bash "$shared/peers.sh" setup >"$out/setup.log" 2>&1 || { tail -20 "$out/setup.log" >&2; exit 1; }
+fi
+for tool in wrk nginx curl python3; do command -v "$tool" >/dev/null || { echo "ingest.sh: $tool missing (run without SKIP_SETUP)" >&2; exit 1; }; done
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  log "release build (scratch path .build-bench)"
+  (cd "$repo" && swift build -c release --product atom-hub --scratch-path .build-bench) >"$out/build.log" 2>&1 \
+    || { tail -30 "$out/build.log" >&2; exit 1; }
+fi
+[ -x "$bin" ] || { echo "ingest.sh: no hub binary at $bin" >&2; exit 1; }
+
+cat >"$work/plugins.json" <<'EOF'
+{"providers":{"slack":{"enabled":true,"settings":{}}}}
+EOF
+
+log "run $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, $EVENTS unique events per peer, peers: $PEERS"
+{
+  echo "run: $run_id"; echo "commit: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$repo" diff --quiet HEAD -- Sources Package.swift 2>/dev/null || echo ' (+ uncommitted changes in Sources/Package.swift)')"
+  echo "wrk: $(wrk -v 2>&1 | head -1)"; echo "cpus: $(nproc)"; echo "kernel: $(uname -r)"
+  echo "settings: THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION EVENTS=$EVENTS"
+} >"$out/meta.txt"
+
+declare -A RPS P50 P99 MAX NON2XX WRAPS SENT RESP ERRS BUSY STATUSES
+hub_note=()
+
+# kv KEY LINE: the value of KEY=... in an INGEST line, or 0.
+kv() { awk -v k="$1" '{for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) {print substr($i, length(k) + 2); found = 1}} END {if (!found) print 0}' <<<"$2"; }
+
+run_peer() {
+  local name="$1" port evdir ts url line started_alive=1 busy
+  port="$(free_port)"
+  evdir="$work/events-$name"
+  log "$name: generating $EVENTS signed events"
+  ts="$(python3 "$here/gen_events.py" --out "$evdir" --events "$EVENTS" --slices "$THREADS" --prefix "${run_id//-/}${name}x" 2>/dev/null)"
+  mkfifo "$evdir/start.fifo"
+
+  case "$name" in
+    nginx)
+      bash "$shared/peers.sh" nginx "$port" >/dev/null
+      for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done ;;
+    fastapi|bolt)
+      bash "$shared/peers.sh" "$name" "$port" >/dev/null ;;
+    hub)
+      local data="$work/hub-data"
+      rm -rf "$data"; mkdir -p "$data"
+      "$bin" --host 127.0.0.1 --port "$port" --data-dir "$data" --plugins "$work/plugins.json" 2>"$out/hub.log" &
+      hub_pid=$!
+      for _ in $(seq 300); do
+        grep -q "^listening on http://127.0.0.1:$port\$" "$out/hub.log" && break
+        kill -0 "$hub_pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      grep -q "^listening on http://127.0.0.1:$port\$" "$out/hub.log" || {
+        echo "ingest.sh: hub did not start; its log:" >&2; cat "$out/hub.log" >&2; exit 1; } ;;
+  esac
+  curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$port/" || { echo "ingest.sh: $name is not answering on port $port" >&2; exit 1; }
+
+  busy="$(cpu_busy)"
+  local waited=0
+  while [ "$busy" -gt 20 ] && [ "$waited" -lt "$WAIT_IDLE" ]; do
+    [ "$waited" = 0 ] && log "$name: machine ${busy}% busy; waiting up to ${WAIT_IDLE}s for it to go idle"
+    busy="$(cpu_busy)"; waited=$((waited + 1))
+  done
+  BUSY[$name]="$busy"
+  [ "$busy" -gt 20 ] && problems+=("$name: machine was ${busy}% busy in the second before its run (another process competing for the 2 cores?); its figures are suspect")
+  local age=$(( $(date +%s) - ts ))
+  [ $((age + DURATION + 5)) -lt 300 ] || problems+=("$name: events were ${age}s old at start; late requests may fall out of Slack's 300 s window")
+
+  log "$name: wrk on 127.0.0.1:$port"
+  timeout --signal=INT $((DURATION + 180)) \
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/ingest.lua" \
+      "http://127.0.0.1:$port/api/webhooks/slack" -- "$evdir" "$THREADS" >"$out/wrk-$name.txt" 2>&1 &
+  wrk_pid=$!
+  wait "$wrk_pid" || problems+=("$name: wrk exited with status $? (see $out/wrk-$name.txt)")
+  wrk_pid=""
+  line="$(grep '^INGEST ' "$out/wrk-$name.txt" || true)"
+  if [ -z "$line" ]; then
+    problems+=("$name: no INGEST line from wrk (see $out/wrk-$name.txt)")
+    line="INGEST rps=0 p50_ms=0 p99_ms=0 max_ms=0 non2xx=0 wraps=0 sent=0 responses=0"
+  fi
+  RPS[$name]="$(kv rps "$line")"; P50[$name]="$(kv p50_ms "$line")"; P99[$name]="$(kv p99_ms "$line")"
+  MAX[$name]="$(kv max_ms "$line")"; NON2XX[$name]="$(kv non2xx "$line")"; WRAPS[$name]="$(kv wraps "$line")"
+  SENT[$name]="$(kv sent "$line")"; RESP[$name]="$(kv responses "$line")"; STATUSES[$name]="$(kv statuses "$line")"
+  local errs=0 k
+  for k in connect_err read_err write_err timeout_err; do errs=$((errs + $(kv "$k" "$line"))); done
+  ERRS[$name]="$errs"
+  local load_errors; load_errors="$(kv load_errors "$line")"
+  [ "$load_errors" != "-" ] && [ "$load_errors" != 0 ] && problems+=("$name: wrk script: $load_errors")
+  [ "${NON2XX[$name]:-0}" != 0 ] && problems+=("$name: ${NON2XX[$name]} non-2xx responses (status:count ${STATUSES[$name]})")
+  [ "${WRAPS[$name]:-0}" != 0 ] && problems+=("$name: ran past the $EVENTS pre-generated events (${WRAPS[$name]} wrap(s)): events were re-sent, so not all unique; raise EVENTS")
+  [ "$errs" != 0 ] && problems+=("$name: $errs socket errors ($(grep -o 'connect_err=[0-9]* read_err=[0-9]* write_err=[0-9]* timeout_err=[0-9]*' <<<"$line"))")
+
+  case "$name" in
+    hub)
+      if ! kill -0 "$hub_pid" 2>/dev/null; then
+        wait "$hub_pid" && rc=0 || rc=$?
+        problems+=("hub: process died during the run (exit status $rc); see $out/hub.log")
+        hub_pid=""
+      else
+        local hwm rss cpu
+        hwm="$(awk '/^VmHWM/ {print $2, $3}' "/proc/$hub_pid/status")"
+        rss="$(awk '/^VmRSS/ {print $2, $3}' "/proc/$hub_pid/status")"
+        cpu="$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$hub_pid/stat")"
+        hub_note+=("hub peak RSS (VmHWM): $hwm (VmRSS at end: $rss); hub CPU time: ${cpu}s user+sys")
+        local t0 rc=0; t0="$(date +%s.%N)"
+        kill -TERM "$hub_pid"
+        for _ in $(seq 300); do kill -0 "$hub_pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$hub_pid" 2>/dev/null; then
+          problems+=("hub: still running 30 s after SIGTERM; killed")
+          kill -KILL "$hub_pid" 2>/dev/null || true
+        fi
+        wait "$hub_pid" || rc=$?
+        hub_note+=("hub shutdown after SIGTERM: $(printf '%.2f' "$(echo "$(date +%s.%N) - $t0" | bc)")s, exit status $rc")
+        [ "$rc" = 0 ] || problems+=("hub: exit status $rc after SIGTERM")
+        hub_pid=""
+      fi
+      local counts stored distinct ok2xx
+      counts="$(count_events "$work/hub-data/atom-hub.sqlite" 2>&1)" || counts="? ?"
+      read -r stored distinct <<<"$counts"
+      ok2xx=$(( ${RESP[hub]:-0} - ${NON2XX[hub]:-0} ))
+      hub_note+=("hub events stored: $stored (distinct event_id: $distinct); wrk: ${RESP[hub]} responses, $ok2xx of them 2xx, ${SENT[hub]} requests written (the difference is in flight when wrk stopped)")
+      if [[ "$stored" =~ ^[0-9]+$ ]]; then
+        [ "$stored" -lt "$ok2xx" ] && [ "${WRAPS[hub]:-0}" = 0 ] && problems+=("hub: only $stored events stored but $ok2xx unique events were acknowledged with 2xx (acknowledged events lost)")
+        [ "$stored" -gt "${SENT[hub]:-0}" ] && problems+=("hub: $stored events stored but only ${SENT[hub]} requests were sent")
+        [ "$stored" != "$distinct" ] && problems+=("hub: $stored rows but only $distinct distinct event_ids (duplicates stored)")
+      else
+        problems+=("hub: could not count stored events: $counts")
+      fi
+      local warns errors
+      warns="$(grep -c 'level=warning' "$out/hub.log" || true)"; errors="$(grep -c 'level=error' "$out/hub.log" || true)"
+      hub_note+=("hub log: $(wc -l <"$out/hub.log") lines, $warns warning(s), $errors error(s) ($out/hub.log)")
+      [ "${errors:-0}" != 0 ] && problems+=("hub: $errors error line(s) in its log, first: $(grep -m1 'level=error' "$out/hub.log" | cut -c1-300)")
+      ;;
+    fastapi|bolt)
+      local pid; pid="$(cat "$PEERS_STATE/$name.pid" 2>/dev/null || true)"
+      [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && problems+=("$name: peer died during the run ($PEERS_STATE/$name.log)")
+      [ -s "$PEERS_STATE/$name.log" ] && cp "$PEERS_STATE/$name.log" "$out/$name.log"
+      bash "$shared/peers.sh" stop >/dev/null 2>&1 || true ;;
+    nginx)
+      bash "$shared/peers.sh" stop >/dev/null 2>&1 || true ;;
+  esac
+  rm -rf "$evdir"
+  log "$name: ${RPS[$name]} req/s, p50 ${P50[$name]} ms, p99 ${P99[$name]} ms, non-2xx ${NON2XX[$name]}"
+}
+
+for peer in $PEERS; do
+  case "$peer" in nginx|hub|fastapi|bolt) run_peer "$peer" ;; *) echo "ingest.sh: unknown peer $peer" >&2; exit 1 ;; esac
+done
+
+# --- report --------------------------------------------------------------------------------------
+{
+  echo
+  echo "Ingest benchmark $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, keep-alive, 127.0.0.1,"
+  echo "$EVENTS unique signed Slack events per peer ($(cat "$out/meta.txt" | sed -n 's/^commit: //p'))"
+  echo
+  printf '%-22s %10s %9s %9s %9s %8s %7s %8s %7s\n' peer req/s p50_ms p99_ms max_ms non-2xx wrapped sock_err vs_nginx
+  for peer in $PEERS; do
+    label="$peer"
+    case "$peer" in nginx) label="nginx static 200" ;; hub) label="atom-hub" ;; fastapi) label="FastAPI+slack_sdk" ;; bolt) label="Bolt for Python" ;; esac
+    ratio="-"
+    if [ -n "${RPS[nginx]:-}" ] && [ "${RPS[nginx]%.*}" != 0 ]; then ratio="$(awk -v a="${RPS[$peer]}" -v b="${RPS[nginx]}" 'BEGIN {printf "%.3f", a / b}')"; fi
+    wrapped="no"; [ "${WRAPS[$peer]:-0}" != 0 ] && wrapped="YES"
+    printf '%-22s %10.0f %9.2f %9.2f %9.2f %8s %7s %8s %7s\n' "$label" "${RPS[$peer]}" "${P50[$peer]}" "${P99[$peer]}" \
+      "${MAX[$peer]}" "${NON2XX[$peer]}" "$wrapped" "${ERRS[$peer]}" "$ratio"
+  done
+  echo
+  for n in "${hub_note[@]}"; do echo "$n"; done
+  echo "CPU busy in the second before each run: $(for p in $PEERS; do printf '%s %s%%  ' "$p" "${BUSY[$p]}"; done)"
+  echo
+  if [ "${#problems[@]}" -eq 0 ]; then
+    echo "problems: none (every response 2xx, no event re-sent, stored count consistent)"
+  else
+    echo "problems:"
+    for p in "${problems[@]}"; do echo "  - $p"; done
+  fi
+  echo "raw wrk output and logs: $out"
+} | tee "$out/summary.txt"
+
+[ "${#problems[@]}" -eq 0 ] || exit 3
