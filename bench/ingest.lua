@@ -81,6 +81,7 @@ function init(args)
     load_error = "no events directory given (wrk ... -- DIR THREADS)"
   else
     load_slice(dir)
+    collectgarbage("collect")  -- drop the file's text now, not in the middle of the run
     fifo_path = dir .. "/start.fifo"
   end
   if fifo_path and nthreads > 1 then

@@ -76,3 +76,21 @@ struct CryptoTests {
         try window.check(header: "1700000000000", unitsPerSecond: 1000, now: 1_700_000_100)
     }
 }
+
+@Suite("Prepared HMAC keys")
+struct HMACKeyTests {
+    @Test("An HMACKey gives the same MAC as one-shot HMAC, every time, from many threads")
+    func matchesOneShot() async {
+        let key = HMACKey(Array("Jefe".utf8))
+        let message = Array("what do ya want for nothing?".utf8)
+        let expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        await withTaskGroup(of: String.self) { group in
+            for _ in 0..<32 { group.addTask { Hex.encode(key.authenticate(message)) } }
+            for await mac in group { #expect(mac == expected) }
+        }
+        var streamed = key.start()
+        streamed.update("what do ya ")
+        streamed.update(Array("want for nothing?".utf8))
+        #expect(Hex.encode(streamed.finalize()) == expected)
+    }
+}

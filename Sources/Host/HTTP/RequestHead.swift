@@ -64,24 +64,24 @@ struct RequestHeadParser {
             count += 1
             guard count <= maxHeaderCount else { throw .headerTooLarge("more than \(maxHeaderCount) header fields") }
             let (name, value) = try Self.parseField(line)
-            switch name.lowercased() {
-            case "content-length":
+            switch Self.framingField(name) {
+            case .contentLength:
                 guard contentLength == nil else { throw .badRequest("more than one Content-Length") }
                 guard !value.isEmpty, value.utf8.count <= 15, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(value)
                 else { throw .badRequest("Content-Length is not a decimal number") }
                 contentLength = length
-            case "transfer-encoding":
+            case .transferEncoding:
                 transferEncodings += value.split(separator: ",").map { $0.trimmingOWS() }.filter { !$0.isEmpty }
-            case "host":
+            case .host:
                 hostCount += 1
-            case "connection":
+            case .connection:
                 connectionTokens += value.split(separator: ",").map { $0.trimmingOWS() }
-            case "expect":
+            case .expect:
                 guard value.lowercased() == "100-continue" else {
                     throw HTTPParseError(status: 417, reason: "only 'Expect: 100-continue' is supported")
                 }
                 expectsContinue = true
-            default:
+            case nil:
                 break
             }
             headers.add(name: name, value: value)
@@ -112,6 +112,23 @@ struct RequestHeadParser {
         return RequestHead(
             method: method, path: path, query: query, isHTTP11: isHTTP11, headers: headers, framing: framing,
             keepAlive: keepAlive, expectsContinue: expectsContinue)
+    }
+
+    /// Fields that decide framing and connection handling.
+    private enum FramingField { case contentLength, transferEncoding, host, connection, expect }
+
+    /// Which framing field `name` is, checking length first so most fields cost one comparison.
+    private static func framingField(_ name: String) -> FramingField? {
+        let candidate: (String, FramingField)
+        switch name.utf8.count {
+        case 4: candidate = ("host", .host)
+        case 6: candidate = ("expect", .expect)
+        case 10: candidate = ("connection", .connection)
+        case 14: candidate = ("content-length", .contentLength)
+        case 17: candidate = ("transfer-encoding", .transferEncoding)
+        default: return nil
+        }
+        return HTTPHeaders.namesMatch(name, candidate.0) ? candidate.1 : nil
     }
 
     /// method SP request-target SP HTTP-version

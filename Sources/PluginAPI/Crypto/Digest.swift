@@ -38,10 +38,43 @@ public enum Digest {
         return out
     }
 
-    /// HMAC-SHA256 over several parts, as if they were concatenated, without building the concatenation.
-    public static func hmacSHA256<Key: Collection>(key: Key, parts: [[UInt8]]) -> [UInt8] where Key.Element == UInt8 {
-        var mac = HMACSHA256(key: Array(key))
-        for part in parts { mac.update(part) }
+}
+
+/// An HMAC-SHA256 key, prepared once: OpenSSL's keyed context is kept as a template and copied for
+/// each message, so verifying a request costs no algorithm lookup and no re-keying.
+public final class HMACKey: @unchecked Sendable {  // Safe: the template is written in init only; dup reads it.
+    fileprivate let template: OpaquePointer
+
+    /// The HMAC implementation, fetched from OpenSSL's provider once per process.
+    nonisolated(unsafe) fileprivate static let algorithm: OpaquePointer = {  // Safe: immutable after creation; EVP_MAC is thread-safe.
+        guard let mac = EVP_MAC_fetch(nil, "HMAC", nil) else { preconditionFailure("OpenSSL has no HMAC") }
+        return mac
+    }()
+
+    public init(_ key: [UInt8]) {
+        template = EVP_MAC_CTX_new(Self.algorithm)!
+        let ok: Int32 = "SHA256".withCString { digestName in
+            var params = [
+                OSSL_PARAM_construct_utf8_string("digest", UnsafeMutablePointer(mutating: digestName), 0),
+                OSSL_PARAM_construct_end(),
+            ]
+            var zero: UInt8 = 0
+            return key.withUnsafeBufferPointer { keyPtr in
+                EVP_MAC_init(template, keyPtr.baseAddress ?? withUnsafePointer(to: &zero) { $0 }, keyPtr.count, &params)
+            }
+        }
+        precondition(ok == 1, "EVP_MAC_init(HMAC-SHA256) failed")
+    }
+
+    deinit { EVP_MAC_CTX_free(template) }
+
+    /// A fresh MAC computation under this key.
+    public func start() -> HMACSHA256 { HMACSHA256(copying: template) }
+
+    /// The MAC of `message`.
+    public func authenticate(_ message: [UInt8]) -> [UInt8] {
+        var mac = start()
+        mac.update(message)
         return mac.finalize()
     }
 }
@@ -50,34 +83,33 @@ public enum Digest {
 public struct HMACSHA256: ~Copyable {
     private let context: OpaquePointer
 
-    /// Starts a MAC under `key`.
+    /// Starts a MAC under `key`. To MAC many messages under one key, keep an ``HMACKey`` instead.
     public init(key: [UInt8]) {
-        let mac = EVP_MAC_fetch(nil, "HMAC", nil)
-        precondition(mac != nil, "OpenSSL has no HMAC")
-        defer { EVP_MAC_free(mac) }
-        context = EVP_MAC_CTX_new(mac)!
-        let ok: Int32 = "SHA256".withCString { digestName in
-            var params = [
-                OSSL_PARAM_construct_utf8_string("digest", UnsafeMutablePointer(mutating: digestName), 0),
-                OSSL_PARAM_construct_end(),
-            ]
-            return key.withUnsafeBufferPointer { keyPtr in
-                var zero: UInt8 = 0
-                return withUnsafePointer(to: &zero) { zeroPtr in
-                    EVP_MAC_init(context, keyPtr.baseAddress ?? zeroPtr, keyPtr.count, &params)
-                }
-            }
-        }
-        precondition(ok == 1, "EVP_MAC_init(HMAC-SHA256) failed")
+        let prepared = HMACKey(key)
+        self = withExtendedLifetime(prepared) { HMACSHA256(copying: prepared.template) }
+    }
+
+    fileprivate init(copying template: OpaquePointer) {
+        guard let context = EVP_MAC_CTX_dup(template) else { preconditionFailure("EVP_MAC_CTX_dup failed") }
+        self.context = context
     }
 
     /// Feeds more of the message.
-    public mutating func update<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        withContiguousBytes(bytes) { buffer in
-            guard let base = buffer.baseAddress, buffer.count > 0 else { return }
-            let ok = EVP_MAC_update(context, base.assumingMemoryBound(to: UInt8.self), buffer.count)
-            precondition(ok == 1, "EVP_MAC_update failed")
-        }
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        let ok = EVP_MAC_update(context, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        precondition(ok == 1, "EVP_MAC_update failed")
+    }
+
+    /// Feeds more of the message.
+    public mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// Feeds the UTF-8 bytes of `text`.
+    public mutating func update(_ text: String) {
+        var text = text
+        text.withUTF8 { update(UnsafeRawBufferPointer($0)) }
     }
 
     /// Returns the 32-byte MAC; the value cannot be used afterwards.

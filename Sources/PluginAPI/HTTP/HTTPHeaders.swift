@@ -38,10 +38,15 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
 
     /// ASCII case-insensitive comparison of two field names.
-    static func namesMatch(_ a: String, _ b: String) -> Bool {
-        let a = a.utf8, b = b.utf8
-        guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where x != y && x | 0x20 != y | 0x20 { return false }
-        return true
+    public static func namesMatch(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                for index in 0..<x.count where x[index] != y[index] && x[index] | 0x20 != y[index] | 0x20 { return false }
+                return true
+            }
+        }
+        if let fast, let result = fast { return result }
+        return a.lowercased() == b.lowercased()
     }
 }

@@ -11,14 +11,16 @@ extension JSONValue {
 
     /// Parses a complete JSON document (RFC 8259), strictly: no trailing commas, comments,
     /// NaN, leading zeros, unescaped control characters, invalid UTF-8 or trailing garbage.
-    public static func parse<Bytes: Collection>(_ bytes: Bytes) throws(JSONParseError) -> JSONValue
-    where Bytes.Element == UInt8 {
-        let array = bytes as? [UInt8] ?? Array(bytes)
-        return try array.withUnsafeBufferPointer { buffer throws(JSONParseError) in
+    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
             var parser = JSONParser(bytes: buffer)
-            let value = try parser.parseDocument()
-            return value
+            return try parser.parseDocument()
         }
+    }
+
+    /// Parses a complete JSON document from any byte collection.
+    public static func parse<Bytes: Collection>(_ bytes: Bytes) throws(JSONParseError) -> JSONValue where Bytes.Element == UInt8 {
+        try parse(Array(bytes))
     }
 
     /// Parses a JSON document held in a string.

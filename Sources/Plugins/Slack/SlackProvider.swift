@@ -20,7 +20,7 @@ public final class SlackProvider: Provider {
 
     public init(context: ProviderContext) throws {
         let secret = try context.settings.required("signingSecret")
-        signature = SlackSignature(signingSecret: Array(secret.utf8), window: .fiveMinutes, clock: context.clock)
+        signature = SlackSignature(signingSecret: secret, clock: context.clock)
         events = context.events
         logger = context.logger
     }

@@ -32,9 +32,8 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
     func start() throws -> Int {
         try process.run()
         var text = ""
-        let handle = stderrPipe.fileHandleForReading
         while !text.contains("listening on http://") || !text.hasSuffix("\n") {
-            let data = handle.availableData
+            let data = readChunk()
             guard !data.isEmpty else { throw TestConnectionError(description: "the hub exited before listening: \(text)") }
             text += String(decoding: data, as: UTF8.self)
         }
@@ -46,9 +45,26 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
     /// Runs to completion and returns the exit status and everything written to stderr.
     func runToExit() throws -> (status: Int32, stderr: String) {
         try process.run()
-        let data = stderrPipe.fileHandleForReading.readDataToEndOfFile()
+        var data: [UInt8] = []
+        while true {
+            let chunk = readChunk()
+            if chunk.isEmpty { break }
+            data += chunk
+        }
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Reads what stderr has (empty at EOF), retrying on EINTR: other tests' child processes exit
+    /// concurrently, and Foundation's FileHandle traps on an interrupted read.
+    private func readChunk() -> [UInt8] {
+        let fd = stderrPipe.fileHandleForReading.fileDescriptor
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count >= 0 { return Array(buffer[0..<count]) }
+            if errno != EINTR { return [] }
+        }
     }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }

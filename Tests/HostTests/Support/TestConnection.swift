@@ -43,7 +43,7 @@ final class TestConnection: @unchecked Sendable {  // Used by one test thread at
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else {
-            close(fd)
+            // No close here: the initializer has set every property, so deinit runs and closes fd.
             throw TestConnectionError(description: "connect failed: \(String(cString: strerror(errno)))")
         }
         var timeout = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - receiveTimeout.rounded(.down)) * 1e6))
