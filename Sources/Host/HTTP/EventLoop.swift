@@ -5,17 +5,14 @@ import Synchronization
 
 /// One event-loop thread: an epoll set with the shared listening socket and this loop's connections.
 ///
-/// Connections are edge-triggered. A complete request is handed to the responder in a task; its
-/// response comes back through the mailbox and an eventfd wake-up, and is written on this thread.
-final class EventLoop: @unchecked Sendable {
-    // Safe: `connections`, `encoder`, `scratch` and `nextConnectionID` are touched only on this loop's thread
-    // (inside `run`); other threads use only `mailbox` (a Mutex) and `wakeFD` (a write to an eventfd).
-
-    private struct Completion {
-        let fd: Int32
-        let id: UInt64
-        let response: Response
-    }
+/// The loop is also a `TaskExecutor`: a complete request is answered by a task that prefers this
+/// executor, so the handler runs on this thread (no hop to the shared pool) and the response is
+/// written right where it is produced. Work resumed from elsewhere (a storage commit finishing on the
+/// writer thread) is queued here and wakes the loop through an eventfd.
+final class EventLoop: TaskExecutor, @unchecked Sendable {
+    // Safe: `connections`, `encoder`, `scratch`, `draining` and `nextConnectionID` are touched only on this
+    // loop's thread (inside `run` and the jobs it runs); other threads use only `queue` (a Mutex),
+    // `wakePending` (an atomic) and `wakeFD` (a write to an eventfd).
 
     private let server: HTTPServer
     private let configuration: ServerConfiguration
@@ -30,7 +27,11 @@ final class EventLoop: @unchecked Sendable {
     private var nextConnectionID: UInt64 = 0
     private let scratchSize = 64 * 1024
     private let scratch: UnsafeMutableRawBufferPointer
-    private let mailbox = Mutex<(completions: [Completion], stopping: Bool)>(([], false))
+    private let queue = Mutex<(jobs: [UnownedJob], stopping: Bool)>(([], false))
+    /// True while a wake-up is written and not yet consumed, so concurrent enqueuers write the eventfd once.
+    private let wakePending = Atomic<Bool>(false)
+    /// The loop thread's pthread id, once it runs.
+    private let thread = Atomic<UInt>(0)
     private var draining = false
     private var drainDeadline: UInt64 = 0
     private let headParser: RequestHeadParser
@@ -72,19 +73,23 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: - Cross-thread entry points
 
-    /// Hands a finished response back to this loop (any thread).
-    func complete(fd: Int32, id: UInt64, response: Response) {
-        mailbox.withLock { $0.completions.append(Completion(fd: fd, id: id, response: response)) }
-        wake()
+    /// Queues a job to run on this loop's thread (any thread; the TaskExecutor requirement).
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.withLock { $0.jobs.append(job) }
+        if !isLoopThread { wake() }  // On the loop thread the job runs before the loop next sleeps.
     }
 
     /// Asks the loop to stop accepting and finish in-flight requests (any thread).
     func beginShutdown() {
-        mailbox.withLock { $0.stopping = true }
+        queue.withLock { $0.stopping = true }
         wake()
     }
 
+    private var isLoopThread: Bool { thread.load(ordering: .relaxed) == UInt(pthread_self()) }
+
     private func wake() {
+        guard !wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }
@@ -93,11 +98,13 @@ final class EventLoop: @unchecked Sendable {
 
     /// Runs until shutdown has drained every connection.
     func run() {
+        thread.store(UInt(pthread_self()), ordering: .relaxed)
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         let tickMilliseconds = Int32(configuration.tick.nanoseconds / 1_000_000)
         var nextSweep = System.monotonicNanoseconds() + configuration.tick.nanoseconds
         while true {
-            let count = epoll_wait(epollFD, &events, Int32(events.count), tickMilliseconds)
+            let pending = queue.withLock { !$0.jobs.isEmpty }
+            let count = epoll_wait(epollFD, &events, Int32(events.count), pending ? 0 : tickMilliseconds)
             if count < 0 && errno != EINTR {
                 logger.error("epoll_wait failed; the event loop stops", [("errno", System.errorDescription(errno))])
                 break
@@ -106,13 +113,16 @@ final class EventLoop: @unchecked Sendable {
                 let event = events[i]
                 let fd = event.data.fd
                 if fd == wakeFD {
-                    drainMailbox()
+                    var value: UInt64 = 0
+                    _ = read(wakeFD, &value, 8)
+                    wakePending.store(false, ordering: .releasing)
                 } else if fd == listenFD {
                     if !draining { acceptConnections() }
                 } else if let connection = connections[fd] {
                     handle(event.events, on: connection)
                 }
             }
+            runJobs()
             let now = System.monotonicNanoseconds()
             if now >= nextSweep {
                 sweepDeadlines(now: now)
@@ -123,20 +133,26 @@ final class EventLoop: @unchecked Sendable {
         for connection in Array(connections.values) { closeConnection(connection) }
     }
 
-    private func drainMailbox() {
-        var value: UInt64 = 0
-        _ = read(wakeFD, &value, 8)
-        let (completions, stopping) = mailbox.withLock { state in
-            defer { state.completions.removeAll(keepingCapacity: true) }
-            return (state.completions, state.stopping)
+    /// Runs queued jobs (handlers resuming), a bounded number of rounds so sockets are not starved.
+    private func runJobs() {
+        for _ in 0..<8 {
+            let (jobs, stopping) = queue.withLock { state in
+                defer { state.jobs.removeAll(keepingCapacity: true) }
+                return (state.jobs, state.stopping)
+            }
+            if stopping && !draining { startDraining() }
+            if jobs.isEmpty { return }
+            for job in jobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
         }
-        for completion in completions {
-            guard let connection = connections[completion.fd], connection.id == completion.id,
-                connection.phase == .handling
-            else { continue }  // The client went away while its request was handled.
-            sendResponse(completion.response, on: connection)
+    }
+
+    /// Writes a handler's response (on the loop thread, where the handler's task runs).
+    private func deliver(_ response: Response, fd: Int32, id: UInt64) {
+        assert(isLoopThread, "a handler's task must resume on its event loop")
+        guard let connection = connections[fd], connection.id == id, connection.phase == .handling else {
+            return  // The client went away while its request was handled.
         }
-        if stopping && !draining { startDraining() }
+        sendResponse(response, on: connection)
     }
 
     private func startDraining() {
@@ -383,9 +399,9 @@ final class EventLoop: @unchecked Sendable {
             method: head.method, path: head.path, query: head.query, headers: head.headers, body: body,
             remoteAddress: connection.remoteAddress)
         let (fd, id, responder) = (connection.fd, connection.id, responder)
-        Task { [self] in
+        Task(executorPreference: self) { [self] in
             let response = await responder.respond(to: request)
-            complete(fd: fd, id: id, response: response)
+            deliver(response, fd: fd, id: id)
         }
     }
 
