@@ -97,3 +97,28 @@ struct ShutdownTests {
         }
     }
 }
+
+@Suite("Write timeout")
+struct WriteTimeoutTests {
+    @Test("A client that stops reading a large response is cut off after the write timeout")
+    func slowReader() async throws {
+        var server = ServerConfiguration()
+        server.writeTimeout = .milliseconds(200)
+        try await withHub(server: server) { hub in
+            // About 10 MB of events, more than loopback's socket buffers hold (up to 4 MB each way).
+            let text = String(repeating: "x", count: 10_000)
+            let events = (0..<1000).map { NewEvent(externalID: "big\($0)", type: "message", rawBody: [], payload: ["text": .string(text)]) }
+            _ = try await hub.hub.eventLog.append(provider: "slack", events: events)
+            let port = hub.port
+            let connection = try TestConnection(port: port, receiveBuffer: 4096)
+            try connection.send("GET /api/admin/events?limit=1000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestHub.adminToken)\r\n\r\n")
+            // Observe the server accept the connection, then close it (its count drops to zero); bounded at 30 s.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while hub.hub.server.connectionCount == 0 && ContinuousClock.now < deadline { await Task.yield() }
+            while hub.hub.server.connectionCount > 0 && ContinuousClock.now < deadline { await Task.yield() }
+            #expect(hub.hub.server.connectionCount == 0)
+            let received = try await Blocking.run { try connection.drain() }
+            #expect(received < 10_000_000, "the server gave up before the whole response was read")
+        }
+    }
+}

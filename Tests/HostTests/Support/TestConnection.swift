@@ -32,9 +32,14 @@ final class TestConnection: @unchecked Sendable {  // Used by one test thread at
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, receiveTimeout: Double = 10) throws {
+    /// Connects to 127.0.0.1:`port`. A `receiveBuffer` shrinks the socket's receive buffer (set before
+    /// connecting, so the window is small from the start) to make a slow reader.
+    init(port: Int, receiveTimeout: Double = 10, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestConnectionError(description: "socket failed") }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -75,6 +80,13 @@ final class TestConnection: @unchecked Sendable {  // Used by one test thread at
         if errno == EAGAIN || errno == EWOULDBLOCK { throw TestConnectionError(description: "timed out waiting for the server") }
         if errno == ECONNRESET { return false }
         throw TestConnectionError(description: "recv failed: \(String(cString: strerror(errno)))")
+    }
+
+    /// Reads until EOF or reset and returns how many bytes arrived.
+    func drain() throws -> Int {
+        while try fill() {}
+        defer { buffer = [] }
+        return buffer.count
     }
 
     /// True when the server closed the connection (EOF or reset) before sending anything more.
