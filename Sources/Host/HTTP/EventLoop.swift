@@ -33,6 +33,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// The loop thread's pthread id, once it runs.
     private let thread = Atomic<UInt>(0)
     private var draining = false
+    /// Handler tasks started and not yet finished; the loop outlives them so none is stranded on it.
+    private var tasksInFlight = 0
     private var drainDeadline: UInt64 = 0
     private let headParser: RequestHeadParser
     private let tls: TLSContext?
@@ -128,7 +130,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
                 sweepDeadlines(now: now)
                 nextSweep = now + configuration.tick.nanoseconds
             }
-            if draining && (connections.isEmpty || now >= drainDeadline) { break }
+            if draining && ((connections.isEmpty && tasksInFlight == 0) || now >= drainDeadline) { break }
         }
         for connection in Array(connections.values) { closeConnection(connection) }
     }
@@ -149,6 +151,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// Writes a handler's response (on the loop thread, where the handler's task runs).
     private func deliver(_ response: Response, fd: Int32, id: UInt64) {
         assert(isLoopThread, "a handler's task must resume on its event loop")
+        tasksInFlight -= 1
         guard let connection = connections[fd], connection.id == id, connection.phase == .handling else {
             return  // The client went away while its request was handled.
         }
@@ -399,6 +402,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             method: head.method, path: head.path, query: head.query, headers: head.headers, body: body,
             remoteAddress: connection.remoteAddress)
         let (fd, id, responder) = (connection.fd, connection.id, responder)
+        tasksInFlight += 1
         Task(executorPreference: self) { [self] in
             let response = await responder.respond(to: request)
             deliver(response, fd: fd, id: id)
