@@ -45,7 +45,7 @@ public final class RecordingEventLog: Sendable {
 
         func events(whereField field: String, equals value: String, limit: Int) async throws -> [RecordedEvent] {
             try EventReadError.checkField(field)
-            return Array(log.events(provider: provider).filter { $0.payload[field].flatMap(Self.text) == value }.prefix(limit))
+            return Array(log.events(provider: provider).filter { $0.payload[field].flatMap(Self.text) == value }.suffix(limit))
         }
 
         /// A member as SQLite's `CAST(json_extract(...) AS TEXT)` gives it.

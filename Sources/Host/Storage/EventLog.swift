@@ -97,14 +97,16 @@ final class EventLog: Sendable {
         }
     }
 
-    /// Events of `provider` whose payload member `field` equals `value` as text, oldest first.
+    /// The newest `limit` events of `provider` whose payload member `field` equals `value` as text, oldest first.
     func events(provider: String, whereField field: String, equals value: String, limit: Int) async throws -> [StoredEvent] {
         try EventReadError.checkField(field)
         return try await reader.read { connection in
             let statement = try connection.prepare(
                 """
-                SELECT id, provider, type, external_id, received_at, occurred_at, payload FROM events
-                WHERE provider = ? AND CAST(json_extract(payload, ?) AS TEXT) = ? ORDER BY id LIMIT ?
+                SELECT * FROM (
+                    SELECT id, provider, type, external_id, received_at, occurred_at, payload FROM events
+                    WHERE provider = ? AND CAST(json_extract(payload, ?) AS TEXT) = ? ORDER BY id DESC LIMIT ?
+                ) ORDER BY id
                 """)
             defer { statement.reset() }
             try statement.bind(1, provider)

@@ -25,7 +25,7 @@ public struct RecordedEvent: Sendable, Equatable {
 /// such as insights.
 public protocol EventReader: Sendable {
     /// The provider's events whose payload member `field` (a top-level key: letters, digits, `_`)
-    /// equals `value` as text (strings as they are, whole numbers in decimal), oldest first, at most `limit`.
+    /// equals `value` as text (strings as they are, whole numbers in decimal): the newest `limit` of them, oldest first.
     func events(whereField field: String, equals value: String, limit: Int) async throws -> [RecordedEvent]
 }
 

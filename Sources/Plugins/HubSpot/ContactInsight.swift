@@ -18,6 +18,8 @@ struct ContactInsight {
     let firstActivity: Double
     let lastActivity: Double
     let factors: [Factor]
+    /// True when `events` may not be all of the contact's events (the read hit its limit).
+    let isTruncated: Bool
 
     /// Full volume points at this many events.
     static let fullVolume = 20
@@ -27,8 +29,9 @@ struct ContactInsight {
     static let fullVariety = 4
 
     /// Nil when there are no events: nothing is known, and nothing is made up.
-    init?(contactID: String, events: [RecordedEvent], now: Double) {
+    init?(contactID: String, events: [RecordedEvent], now: Double, isTruncated: Bool = false) {
         guard !events.isEmpty else { return nil }
+        self.isTruncated = isTruncated
         let times = events.map { $0.occurredAt ?? $0.receivedAt }
         var counts: [String: Int] = [:]
         for event in events { counts[event.type, default: 0] += 1 }
@@ -69,7 +72,7 @@ struct ContactInsight {
             "engagementScore": .number(Double(score)),
             "factors": .array(
                 factors.map { ["name": .string($0.name), "points": .number(Double($0.points)), "max": .number(Double($0.maximum)), "detail": .string($0.detail)] }),
-            "basis": .string("computed from the \(eventCount) HubSpot events stored for this contact"),
+            "basis": .string("computed from the \(eventCount) HubSpot events stored for this contact\(isTruncated ? " (the newest; older ones were not read)" : "")"),
         ]
     }
 
