@@ -186,6 +186,30 @@ struct HubSpotWebhookTests {
         }
     }
 
+    enum Legacy: String, CaseIterable { case v1, v2, v1WrongSecret, v2HostHeaderURL, unknownVersion, v2OtherMethod }
+
+    @Test("With allowLegacySignatures, v1 and v2 are verified like v3 is", arguments: Legacy.allCases)
+    func legacyAllowed(_ legacy: Legacy) async throws {
+        let plugins = #"{"providers": {"hubspot": {"enabled": true, "settings": {"clientSecret": "env:HUBSPOT_CLIENT_SECRET", "publicURL": "https://hooks.example.com", "allowLegacySignatures": "true"}}}}"#
+        try await withHubSpot(plugins: plugins) { hub in
+            let body = HubSpotSigner.batch([HubSpotSigner.event(id: 1)])
+            func v2(_ method: String, _ url: String) -> [(String, String)] {
+                [("X-HubSpot-Signature", Hex.encode(Digest.sha256(Array("\(HubSpotSigner.secret)\(method)\(url)/api/webhooks/hubspot".utf8) + body))), ("X-HubSpot-Signature-Version", "v2")]
+            }
+            let (headers, accepted): ([(String, String)], Bool) = switch legacy {
+            case .v1: (signer.v1Headers(body: body), true)
+            case .v2: (v2("POST", HubSpotSigner.publicURL), true)
+            case .v1WrongSecret: (HubSpotSigner(secret: "another-secret").v1Headers(body: body), false)
+            case .v2HostHeaderURL: (v2("POST", "http://127.0.0.1"), false)
+            case .unknownVersion: (signer.v1Headers(body: body).map { $0.0 == "X-HubSpot-Signature-Version" ? ($0.0, "v3") : $0 }, false)
+            case .v2OtherMethod: (v2("GET", HubSpotSigner.publicURL), false)
+            }
+            let response = try await hub.request("POST", "/api/webhooks/hubspot", headers: headers, body: body)
+            #expect(response.status == (accepted ? 200 : 401))
+            #expect(try await hub.storedEvents(provider: "hubspot").count == (accepted ? 1 : 0))
+        }
+    }
+
     @Test("Without a public URL the provider is unavailable, naming what to set")
     func missingPublicURL() async throws {
         let plugins = #"{"providers": {"hubspot": {"enabled": true}}}"#

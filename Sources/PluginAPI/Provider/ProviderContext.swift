@@ -84,7 +84,11 @@ public struct ProviderSettings: Sendable {
     /// A Boolean setting: JSON `true`/`false`, or the text `true`/`false` (after resolving references).
     /// Returns nil when it is not set; throws for any other value.
     public func bool(_ name: String) throws(ProviderSetupError) -> Bool? {
-        if case .bool(let flag) = values[name] { return flag }
+        switch values[name] {
+        case .bool(let flag): return flag
+        case nil, .string: break
+        default: throw ProviderSetupError("setting '\(name)' must be true or false")
+        }
         switch try string(name) {
         case nil: return nil
         case "true": return true
