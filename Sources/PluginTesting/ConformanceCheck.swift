@@ -12,7 +12,10 @@ struct ConformanceCheck: Sendable {
     let sourceLocation: SourceLocation
     private let ids = IDSequence()
 
-    init(id: String, routes: [Route], delivery: @escaping @Sendable (String) -> Request, signer: @escaping RequestSigner, clock: ManualClock, sourceLocation: SourceLocation) {
+    init(
+        id: String, routes: [Route], delivery: @escaping @Sendable (String) -> Request, signer: @escaping RequestSigner, clock: ManualClock,
+        sourceLocation: SourceLocation
+    ) {
         self.id = id
         self.routes = routes
         self.delivery = delivery
@@ -26,13 +29,15 @@ struct ConformanceCheck: Sendable {
         let signed = signer(delivery(ids.next()))
         let before = try await transport.storedEvents(provider: id).count
         let accepted = try await send(signed, transport)
-        #expect((200..<300).contains(accepted.status), "[\(id)] a correctly signed delivery was answered \(describe(accepted)), expected 2xx", sourceLocation: sourceLocation)
+        expectSuccess(accepted, "a correctly signed delivery")
         let stored = try await transport.storedEvents(provider: id).count
         #expect(stored > before, "[\(id)] a correctly signed delivery was accepted but no event was stored", sourceLocation: sourceLocation)
 
         let again = try await send(signed, transport)
-        #expect((200..<300).contains(again.status), "[\(id)] a repeated delivery was answered \(describe(again)), expected 2xx", sourceLocation: sourceLocation)
-        #expect(try await transport.storedEvents(provider: id).count == stored, "[\(id)] a repeated delivery was stored again", sourceLocation: sourceLocation)
+        expectSuccess(again, "a repeated delivery")
+        #expect(
+            try await transport.storedEvents(provider: id).count == stored, "[\(id)] a repeated delivery was stored again",
+            sourceLocation: sourceLocation)
 
         var tampered = signer(delivery(ids.next()))
         if tampered.body.isEmpty {
@@ -55,7 +60,9 @@ struct ConformanceCheck: Sendable {
             let response = try await send(refusal.request, transport, clockOffset: refusal.clockOffset)
             expectJSONError(response, status: 401, refusal.what)
         }
-        #expect(try await transport.storedEvents(provider: id).count == stored, "[\(id)] a refused delivery stored an event", sourceLocation: sourceLocation)
+        #expect(
+            try await transport.storedEvents(provider: id).count == stored, "[\(id)] a refused delivery stored an event",
+            sourceLocation: sourceLocation)
     }
 
     /// Every declared route reaches the provider: the router answers neither 404 nor 405.
@@ -64,7 +71,9 @@ struct ConformanceCheck: Sendable {
             let path = concretePath(route)
             let response = try await send(Request(method: route.method, path: path), transport)
             let unrouted = response.status == 405 || (response.status == 404 && response.body == HTTPError.noRoute(route.method, path).response.body)
-            #expect(!unrouted, "[\(id)] the declared route \(route.method.rawValue) \(route.path) is not reachable: \(describe(response))", sourceLocation: sourceLocation)
+            #expect(
+                !unrouted, "[\(id)] the declared route \(route.method.rawValue) \(route.path) is not reachable: \(describe(response))",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -83,8 +92,10 @@ struct ConformanceCheck: Sendable {
         let broken = try await send(Request(method: .POST, path: ConformanceBrokenProvider.path), transport)
         expectJSONError(broken, status: 503, "a neighbouring provider that cannot be created", error: "provider_unavailable")
         let response = try await send(signer(delivery(ids.next())), transport)
-        #expect((200..<300).contains(response.status), "[\(id)] next to failing providers, a signed delivery was answered \(describe(response))", sourceLocation: sourceLocation)
-        #expect(try await transport.storedEvents(provider: id).count == 1, "[\(id)] next to failing providers, the delivery was not stored", sourceLocation: sourceLocation)
+        expectSuccess(response, "next to failing providers, a signed delivery")
+        #expect(
+            try await transport.storedEvents(provider: id).count == 1, "[\(id)] next to failing providers, the delivery was not stored",
+            sourceLocation: sourceLocation)
     }
 
     /// The route's path with its parameters taken from the delivery's path when it fits, else `conformance`.
@@ -102,12 +113,21 @@ struct ConformanceCheck: Sendable {
         return try await transport.send(request)
     }
 
+    private func expectSuccess(_ response: Response, _ what: String) {
+        #expect(
+            (200..<300).contains(response.status), "[\(id)] \(what) was answered \(describe(response)), expected 2xx", sourceLocation: sourceLocation)
+    }
+
     private func expectJSONError(_ response: Response, status: Int, _ what: String, error: String? = nil) {
         let json = try? JSONValue.parse(response.body)  // Not JSON is itself the failure reported below.
         let code = json?["error"]?.stringValue
-        let ok = response.status == status && response.headers["Content-Type"] == "application/json"
+        let ok =
+            response.status == status && response.headers["Content-Type"] == "application/json"
             && code?.isEmpty == false && json?["detail"]?.stringValue?.isEmpty == false && (error == nil || code == error)
-        #expect(ok, "[\(id)] \(what) was answered \(describe(response)), expected \(status) JSON {\"error\", \"detail\"}\(error.map { " with error \($0)" } ?? "")", sourceLocation: sourceLocation)
+        #expect(
+            ok,
+            "[\(id)] \(what) was answered \(describe(response)), expected \(status) JSON {\"error\", \"detail\"}\(error.map { " with error \($0)" } ?? "")",
+            sourceLocation: sourceLocation)
     }
 
     private func describe(_ response: Response) -> String {
@@ -118,5 +138,10 @@ struct ConformanceCheck: Sendable {
 /// Fresh delivery ids: digits only, so they fit numeric id fields too.
 private final class IDSequence: Sendable {
     private let counter = Mutex(1000)
-    func next() -> String { counter.withLock { $0 += 1; return String($0) } }
+    func next() -> String {
+        counter.withLock {
+            $0 += 1
+            return String($0)
+        }
+    }
 }

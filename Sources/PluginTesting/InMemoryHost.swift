@@ -69,7 +69,8 @@ final class InMemoryTransport: ProviderTransport {
                 return await respond(slot, route, request)
             }
         }
-        return allowed.isEmpty ? HTTPError.noRoute(request.method, request.path).response : HTTPError.methodNotAllowed(request.path, allowed: allowed).response
+        return allowed.isEmpty
+            ? HTTPError.noRoute(request.method, request.path).response : HTTPError.methodNotAllowed(request.path, allowed: allowed).response
     }
 
     private func respond(_ slot: Slot, _ route: Route, _ request: Request) async -> Response {

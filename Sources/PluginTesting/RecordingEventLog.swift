@@ -23,7 +23,12 @@ public final class RecordingEventLog: Sendable {
                 guard state.keys.insert("\(provider)\u{0}\(event.externalID)").inserted else { return .duplicate }
                 let id = Int64(state.events.count + 1)
                 state.events.append(
-                    (provider, RecordedEvent(id: id, externalID: event.externalID, type: event.type, occurredAt: event.occurredAt, receivedAt: now, payload: event.payload)))
+                    (
+                        provider,
+                        RecordedEvent(
+                            id: id, externalID: event.externalID, type: event.type, occurredAt: event.occurredAt, receivedAt: now,
+                            payload: event.payload)
+                    ))
                 return .stored(id: id)
             }
         }

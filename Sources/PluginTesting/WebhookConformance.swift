@@ -58,7 +58,10 @@ public func expectWebhookConformance<P: Provider>(
         try await host.withTransport(setup([HostSetup.Entry(type: P.self, settings: [:])], environment: [:])) { transport in
             try await check.unavailableWithoutSettings(transport)
         }
-        let neighbours = [HostSetup.Entry(type: ConformanceFaultyProvider.self, settings: [:]), HostSetup.Entry(type: ConformanceBrokenProvider.self, settings: [:])]
+        let neighbours = [
+            HostSetup.Entry(type: ConformanceFaultyProvider.self, settings: [:]),
+            HostSetup.Entry(type: ConformanceBrokenProvider.self, settings: [:]),
+        ]
         try await host.withTransport(setup([underTest] + neighbours, environment: environment)) { transport in
             try await check.isolatedFromFailingProviders(transport)
         }

@@ -14,7 +14,8 @@ extension HTTPError {
 
     /// 503 `provider_disabled`.
     public static func providerDisabled(_ id: String) -> HTTPError {
-        HTTPError(status: 503, error: "provider_disabled", detail: "the provider '\(id)' is disabled in plugins.json", extra: ["provider": .string(id)])
+        HTTPError(
+            status: 503, error: "provider_disabled", detail: "the provider '\(id)' is disabled in plugins.json", extra: ["provider": .string(id)])
     }
 
     /// 503 `provider_unavailable`: the provider could not be created, for `reason`.

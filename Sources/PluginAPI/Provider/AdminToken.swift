@@ -12,7 +12,8 @@ public enum AdminToken {
         guard let header = request.headers["Authorization"], header.count > 7,
             header.prefix(7).lowercased() == "bearer "
         else {
-            throw HTTPError(status: 401, error: "unauthorized", detail: "send Authorization: Bearer <ADMIN_TOKEN>", headers: ["WWW-Authenticate": "Bearer"])
+            throw HTTPError(
+                status: 401, error: "unauthorized", detail: "send Authorization: Bearer <ADMIN_TOKEN>", headers: ["WWW-Authenticate": "Bearer"])
         }
         guard ConstantTime.equals(String(header.dropFirst(7)), expected) else {
             throw HTTPError(status: 401, error: "unauthorized", detail: "the admin token is not valid", headers: ["WWW-Authenticate": "Bearer"])

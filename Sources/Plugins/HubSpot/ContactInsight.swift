@@ -71,8 +71,15 @@ struct ContactInsight {
             "lastActivity": .string(Self.iso8601(lastActivity)),
             "engagementScore": .number(Double(score)),
             "factors": .array(
-                factors.map { ["name": .string($0.name), "points": .number(Double($0.points)), "max": .number(Double($0.maximum)), "detail": .string($0.detail)] }),
-            "basis": .string("computed from the \(eventCount) HubSpot events stored for this contact\(isTruncated ? " (the newest; older ones were not read)" : "")"),
+                factors.map {
+                    [
+                        "name": .string($0.name), "points": .number(Double($0.points)), "max": .number(Double($0.maximum)),
+                        "detail": .string($0.detail),
+                    ]
+                }),
+            "basis": .string(
+                "computed from the \(eventCount) HubSpot events stored for this contact\(isTruncated ? " (the newest; older ones were not read)" : "")"
+            ),
         ]
     }
 

@@ -12,10 +12,12 @@ public final class HubSpotProvider: Provider {
             SettingSpec(name: "allowLegacySignatures", summary: "Also accept v1/v2 signatures, which carry no timestamp (default false)"),
         ],
         routes: [
-            .post("/api/webhooks/hubspot", summary: "HubSpot webhook subscriptions: a batch of up to 100 events") { (hubspot: HubSpotProvider, request) in
+            .post("/api/webhooks/hubspot", summary: "HubSpot webhook subscriptions: a batch of up to 100 events") {
+                (hubspot: HubSpotProvider, request) in
                 try await hubspot.receiveWebhook(request)
             },
-            .get("/api/hubspot/contacts/{id}/insight", summary: "Engagement of a contact, from stored events (admin token)") { (hubspot: HubSpotProvider, request) in
+            .get("/api/hubspot/contacts/{id}/insight", summary: "Engagement of a contact, from stored events (admin token)") {
+                (hubspot: HubSpotProvider, request) in
                 try await hubspot.contactInsight(request)
             },
         ])
@@ -36,7 +38,8 @@ public final class HubSpotProvider: Provider {
         guard var base = try context.settings.string("publicURL") ?? context.publicBaseURL,
             base.hasPrefix("https://") || base.hasPrefix("http://")
         else {
-            throw ProviderSetupError("HubSpot signs the full URL: set 'publicURL' or the hub's public URL (--public-url / ATOM_PUBLIC_URL) to an http(s) URL")
+            throw ProviderSetupError(
+                "HubSpot signs the full URL: set 'publicURL' or the hub's public URL (--public-url / ATOM_PUBLIC_URL) to an http(s) URL")
         }
         while base.hasSuffix("/") { base.removeLast() }
         publicBaseURL = base
@@ -61,7 +64,9 @@ public final class HubSpotProvider: Provider {
     static func normalise(_ body: JSONValue) throws(HTTPError) -> [NewEvent] {
         guard let batch = body.arrayValue else { throw .badRequest("a HubSpot webhook body is a JSON array of events") }
         guard batch.count <= maximumBatch else {
-            throw HTTPError(status: 400, error: "batch_too_large", detail: "HubSpot sends at most \(maximumBatch) events per request; this one has \(batch.count)")
+            throw HTTPError(
+                status: 400, error: "batch_too_large", detail: "HubSpot sends at most \(maximumBatch) events per request; this one has \(batch.count)"
+            )
         }
         var events: [NewEvent] = []
         for (index, event) in batch.enumerated() {

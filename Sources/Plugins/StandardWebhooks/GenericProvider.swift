@@ -12,7 +12,8 @@ public final class GenericProvider: Provider {
                 isRequired: true)
         ],
         routes: [
-            .post("/api/webhooks/generic/{source}", summary: "A Standard Webhooks delivery from a configured source") { (generic: GenericProvider, request) in
+            .post("/api/webhooks/generic/{source}", summary: "A Standard Webhooks delivery from a configured source") {
+                (generic: GenericProvider, request) in
                 try await generic.receive(request)
             }
         ])
