@@ -32,9 +32,8 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
     func start() throws -> Int {
         try process.run()
         var text = ""
-        let handle = stderrPipe.fileHandleForReading
         while !text.contains("listening on http://") || !text.hasSuffix("\n") {
-            let data = handle.availableData
+            let data = try readStderr()
             guard !data.isEmpty else { throw TestConnectionError(description: "the hub exited before listening: \(text)") }
             text += String(decoding: data, as: UTF8.self)
         }
@@ -46,9 +45,22 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
     /// Runs to completion and returns the exit status and everything written to stderr.
     func runToExit() throws -> (status: Int32, stderr: String) {
         try process.run()
-        let data = stderrPipe.fileHandleForReading.readDataToEndOfFile()
+        var data: [UInt8] = []
+        while case let chunk = try readStderr(), !chunk.isEmpty { data += chunk }
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The next bytes of the child's stderr (empty at end of file). Foundation's `availableData`
+    /// traps when a signal interrupts the read (SIGCHLD from another test's child), so read directly
+    /// and retry on EINTR.
+    private func readStderr() throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(stderrPipe.fileHandleForReading.fileDescriptor, $0.baseAddress, $0.count) }
+            if count >= 0 { return Array(buffer.prefix(count)) }
+            guard errno == EINTR else { throw TestConnectionError(description: "reading the hub's stderr failed (errno \(errno))") }
+        }
     }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
