@@ -1,5 +1,7 @@
 import Foundation
 import PluginAPI
+import PluginTesting
+import Plugins
 import Testing
 
 @testable import Host
@@ -98,6 +100,27 @@ struct HubSpotInsightTests {
             let response = try await hub.request("GET", "/api/hubspot/contacts/123/insight", headers: [("Authorization", "Bearer anything")])
             #expect(response.status == 403)
             #expect(response.errorCode == "admin_disabled")
+        }
+    }
+}
+
+extension HubSpotInsightTests {
+    @Test("The same insight in memory, through the kit's transport")
+    func inMemory() async throws {
+        let setup = HostSetup(
+            providers: [HostSetup.Entry(type: HubSpotProvider.self, settings: ["clientSecret": .string(HubSpotSigner.secret)])],
+            environment: ["ADMIN_TOKEN": TestHub.adminToken], clock: FixedClock(Double(Self.now) / 1000), publicBaseURL: HubSpotSigner.publicURL)
+        try await InMemoryHost().withTransport(setup) { transport in
+            let body = HubSpotSigner.batch([HubSpotSigner.event(id: 1, objectId: 42, type: "contact.creation", occurredAt: Self.now)])
+            var webhook = Request(method: .POST, path: "/api/webhooks/hubspot", body: body)
+            for (name, value) in signer.headers(body: body, timestampMs: Self.now) { webhook.headers.add(name: name, value: value) }
+            #expect(try await transport.send(webhook).status == 200)
+            let insight = try await transport.send(
+                Request(method: .GET, path: "/api/hubspot/contacts/42/insight", headers: ["Authorization": "Bearer \(TestHub.adminToken)"]))
+            #expect(insight.status == 200)
+            // volume 40·1/20 = 2, recency 40, variety 20·1/4 = 5.
+            #expect(try JSONValue.parse(insight.body)["engagementScore"] == 47)
+            #expect(try await transport.send(Request(method: .GET, path: "/api/hubspot/contacts/42/insight")).status == 401)
         }
     }
 }

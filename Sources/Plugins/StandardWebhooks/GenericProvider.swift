@@ -23,8 +23,11 @@ public final class GenericProvider: Provider {
     private let events: any EventSink
 
     public init(context: ProviderContext) throws {
-        guard let sources = context.settings["sources"]?.objectValue, !sources.members.isEmpty else {
+        guard let value = context.settings["sources"] else {
             throw ProviderSetupError(#"missing setting 'sources' (an object of source names and secrets: {"billing": "whsec_..."})"#)
+        }
+        guard let sources = value.objectValue, !sources.members.isEmpty else {
+            throw ProviderSetupError(#"setting 'sources' must be a non-empty object such as {"billing": "whsec_..."}"#)
         }
         var signatures: [String: StandardWebhookSignature] = [:]
         for (name, value) in sources.members {
