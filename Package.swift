@@ -7,6 +7,7 @@ let package = Package(
         .executable(name: "atom-hub", targets: ["Host"]),
         .library(name: "PluginAPI", targets: ["PluginAPI"]),
         .library(name: "Plugins", targets: ["Plugins"]),
+        .library(name: "PluginTesting", targets: ["PluginTesting"]),
     ],
     targets: [
         .systemLibrary(
@@ -22,6 +23,7 @@ let package = Package(
         .target(name: "CLinux"),
         .target(name: "PluginAPI", dependencies: ["COpenSSL"]),
         .target(name: "Plugins", dependencies: ["PluginAPI"]),
+        .target(name: "PluginTesting", dependencies: ["PluginAPI"]),
         .executableTarget(
             name: "Host",
             dependencies: ["PluginAPI", "Plugins", "CSQLite", "COpenSSL", "CLinux"]
@@ -29,7 +31,7 @@ let package = Package(
         .testTarget(name: "PluginAPITests", dependencies: ["PluginAPI"]),
         .testTarget(
             name: "HostTests",
-            dependencies: ["Host", "PluginAPI", "Plugins", "COpenSSL"]
+            dependencies: ["Host", "PluginAPI", "Plugins", "PluginTesting", "COpenSSL"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -73,6 +73,54 @@ cpu_busy() {
   [ "$total" -gt 0 ] && echo $(((total - idle) * 100 / total)) || echo 0
 }
 
+# Machine-wide CPU jiffies: "busy total".
+machine_jiffies() { awk 'NR == 1 {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
+
+# CPU jiffies (user + sys) used so far by the given pids and all their descendants.
+tree_jiffies() {
+  python3 - "$@" <<'PY'
+import os, sys
+roots = {int(p) for p in sys.argv[1:] if p.isdigit()}
+parent, cpu = {}, {}
+for d in os.listdir("/proc"):
+    if not d.isdigit():
+        continue
+    try:
+        with open(f"/proc/{d}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    parent[int(d)] = int(fields[1])
+    cpu[int(d)] = int(fields[11]) + int(fields[12])
+total = 0
+for pid in cpu:
+    p = pid
+    while p > 1:
+        if p in roots:
+            total += cpu[pid]
+            break
+        p = parent.get(p, 0)
+print(total)
+PY
+}
+
+# CPU jiffies of this shell's waited-for children, from a file holding the output of the times builtin
+# (which has to run in this shell itself: in a pipe or $(...) it would report a subshell's children).
+children_jiffies() {
+  awk -v hz="$(getconf CLK_TCK)" 'NR == 2 {
+    s = 0
+    for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2] }
+    printf "%d\n", s * hz }' "$1"
+}
+
+server_pids() {  # NAME -> root pid(s) of that peer
+  case "$1" in
+    hub) echo "$hub_pid" ;;
+    nginx) cat "$PEERS_STATE/nginx/nginx.pid" 2>/dev/null || true ;;
+    fastapi|bolt) cat "$PEERS_STATE/$1.pid" 2>/dev/null || true ;;
+  esac
+}
+
 count_events() {  # DB -> "count distinct"
   local db="$1"
   if command -v sqlite3 >/dev/null; then
@@ -106,7 +154,7 @@ log "run $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, $EVENT
   echo "settings: THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION EVENTS=$EVENTS"
 } >"$out/meta.txt"
 
-declare -A RPS P50 P99 MAX NON2XX WRAPS SENT RESP ERRS BUSY STATUSES
+declare -A RPS P50 P99 MAX NON2XX WRAPS SENT RESP ERRS BUSY STATUSES OTHER
 hub_note=()
 
 # kv KEY LINE: the value of KEY=... in an INGEST line, or 0.
@@ -153,12 +201,21 @@ run_peer() {
   [ $((age + DURATION + 5)) -lt 300 ] || problems+=("$name: events were ${age}s old at start; late requests may fall out of Slack's 300 s window")
 
   log "$name: wrk on 127.0.0.1:$port"
+  local m0 s0 c0 m1 s1 c1 spids
+  spids="$(server_pids "$name")"
+  m0="$(machine_jiffies)"; s0="$(tree_jiffies $spids)"; times >"$work/times0"
   timeout --signal=INT $((DURATION + 180)) \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/ingest.lua" \
       "http://127.0.0.1:$port/api/webhooks/slack" -- "$evdir" "$THREADS" >"$out/wrk-$name.txt" 2>&1 &
   wrk_pid=$!
   wait "$wrk_pid" || problems+=("$name: wrk exited with status $? (see $out/wrk-$name.txt)")
   wrk_pid=""
+  times >"$work/times1"; m1="$(machine_jiffies)"; s1="$(tree_jiffies $spids)"
+  c0="$(children_jiffies "$work/times0")"; c1="$(children_jiffies "$work/times1")"
+  # CPU used during the run by anything other than wrk and this peer's processes, as % of the machine.
+  OTHER[$name]="$(awk -v b0="${m0% *}" -v t0="${m0#* }" -v b1="${m1% *}" -v t1="${m1#* }" -v s="$((s1 - s0))" -v w="$((c1 - c0))" \
+    'BEGIN { t = t1 - t0; o = (b1 - b0) - s - w; if (o < 0) o = 0; printf "%d", (t > 0) ? o * 100 / t : 0 }')"
+  [ "${OTHER[$name]}" -gt 10 ] && problems+=("$name: other processes used ${OTHER[$name]}% of the machine's CPU during its run; its figures are suspect")
   line="$(grep '^INGEST ' "$out/wrk-$name.txt" || true)"
   if [ -z "$line" ]; then
     problems+=("$name: no INGEST line from wrk (see $out/wrk-$name.txt)")
@@ -251,7 +308,8 @@ done
   done
   echo
   for n in "${hub_note[@]}"; do echo "$n"; done
-  echo "CPU busy in the second before each run: $(for p in $PEERS; do printf '%s %s%%  ' "$p" "${BUSY[$p]}"; done)"
+  echo "machine CPU busy in the second before each run: $(for p in $PEERS; do printf '%s %s%%  ' "$p" "${BUSY[$p]}"; done)"
+  echo "CPU used by other processes (not wrk, not the peer) during each run: $(for p in $PEERS; do printf '%s %s%%  ' "$p" "${OTHER[$p]}"; done)"
   echo
   if [ "${#problems[@]}" -eq 0 ]; then
     echo "problems: none (every response 2xx, no event re-sent, stored count consistent)"

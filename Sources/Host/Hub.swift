@@ -38,15 +38,16 @@ final class Hub: Sendable {
         let eventLog = try EventLog(dataDirectory: options.dataDirectory, logger: logger.labelled("events"))
         let http = URLSessionHTTPClient()
         let publicBaseURL = options.publicBaseURL ?? environment["ATOM_PUBLIC_URL"]
+        let authentication = AdminAuthentication(environment: environment)
         let registry = ProviderRegistry(types: providerTypes, configuration: configuration, logger: logger.labelled("registry")) { type, entry in
             Self.context(
                 for: type, entry: entry, environment: environment, eventLog: eventLog, clock: clock, logger: logger, http: http,
-                publicBaseURL: publicBaseURL)
+                publicBaseURL: publicBaseURL, authentication: authentication)
         }
         let readiness = Readiness()
         let router = try Self.routes(
             providerTypes: providerTypes,
-            hostRoutes: HostRoutes(eventLog: eventLog, authentication: AdminAuthentication(environment: environment), isReady: { readiness.isReady }))
+            hostRoutes: HostRoutes(eventLog: eventLog, authentication: authentication, isReady: { readiness.isReady }))
         let responder = HubResponder(router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, logger: logger.labelled("http"))
         self.logger = logger
         self.eventLog = eventLog
@@ -73,17 +74,20 @@ final class Hub: Sendable {
     /// What a provider is created with.
     private static func context(
         for type: any Provider.Type, entry: ProviderEntry, environment: HubEnvironment, eventLog: EventLog, clock: any WallClock, logger: Logger,
-        http: any HTTPClient, publicBaseURL: String?
+        http: any HTTPClient, publicBaseURL: String?, authentication: AdminAuthentication
     ) -> ProviderContext {
         let id = type.descriptor.id
+        let events = ProviderEventSink(provider: id, log: eventLog)
         return ProviderContext(
             providerID: id,
             settings: ProviderSettings(values: entry.settings, specs: type.descriptor.settings, environment: environment.lookup, secrets: noSecretStore),
-            events: ProviderEventSink(provider: id, log: eventLog),
+            events: events,
             logger: logger.labelled(id),
             clock: clock,
             http: http,
-            publicBaseURL: publicBaseURL)
+            publicBaseURL: publicBaseURL,
+            storedEvents: events,
+            requireAdmin: { request throws(HTTPError) in try authentication.authorize(request) })
     }
 
     /// Starts serving; returns the bound port.
@@ -117,13 +121,21 @@ final class Hub: Sendable {
     }
 }
 
-/// The event sink a provider gets: the shared log, tagged with the provider's id.
-struct ProviderEventSink: EventSink {
+/// The event sink and reader a provider gets: the shared log, tagged with (and limited to) the provider's id.
+struct ProviderEventSink: EventSink, EventReader {
     let provider: String
     let log: EventLog
 
     func append(_ events: [NewEvent]) async throws -> [AppendOutcome] {
         try await log.append(provider: provider, events: events)
+    }
+
+    func events(whereField field: String, equals value: String, limit: Int) async throws -> [RecordedEvent] {
+        try await log.events(provider: provider, whereField: field, equals: value, limit: limit).map { event in
+            RecordedEvent(
+                id: event.id, externalID: event.externalID, type: event.type, occurredAt: event.occurredAt,
+                receivedAt: Double(event.receivedAt) / 1000, payload: try JSONValue.parse(Array(event.payload.utf8)))
+        }
     }
 }
 

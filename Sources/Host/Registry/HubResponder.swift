@@ -15,12 +15,9 @@ struct HubResponder: HTTPResponder {
     func respond(to request: Request) async -> Response {
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
-            return HTTPError.notFound("no route for \(request.method.rawValue) \(request.path)").response
+            return HTTPError.noRoute(request.method, request.path).response
         case .methodNotAllowed(let allowed):
-            return HTTPError(
-                status: 405, error: "method_not_allowed", detail: "\(request.path) accepts \(allowed.map(\.rawValue).joined(separator: ", "))",
-                headers: ["Allow": allowed.map(\.rawValue).joined(separator: ", ")]
-            ).response
+            return HTTPError.methodNotAllowed(request.path, allowed: allowed).response
         case .found(let entry, let parameters):
             var request = request
             request.pathParameters = parameters
@@ -31,9 +28,9 @@ struct HubResponder: HTTPResponder {
                 case .provider(let id, let route):
                     switch registry.provider(id) {
                     case .disabled:
-                        return HTTPError(status: 503, error: "provider_disabled", detail: "the provider '\(id)' is disabled in plugins.json", extra: ["provider": .string(id)]).response
+                        return HTTPError.providerDisabled(id).response
                     case .unavailable(let reason):
-                        return HTTPError(status: 503, error: "provider_unavailable", detail: reason, extra: ["provider": .string(id)]).response
+                        return HTTPError.providerUnavailable(id, reason: reason).response
                     case .ready(let provider):
                         return try await route.handler(provider, request)
                     }
@@ -42,7 +39,7 @@ struct HubResponder: HTTPResponder {
                 return error.response
             } catch {
                 logger.error("handler failed", [("route", "\(entry.method.rawValue) \(entry.template)"), ("error", "\(error)")])
-                return HTTPError(status: 500, error: "internal_error", detail: "the request could not be completed; the error is in the server log").response
+                return HTTPError.internalError.response
             }
         }
     }

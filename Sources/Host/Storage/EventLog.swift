@@ -93,16 +93,40 @@ final class EventLog: Sendable {
                 index = 2
             }
             try statement.bind(index, Int64(limit))
-            var events: [StoredEvent] = []
-            while try statement.step() {
-                events.append(
-                    StoredEvent(
-                        id: statement.int64(0), provider: statement.text(1) ?? "", type: statement.text(2) ?? "",
-                        externalID: statement.text(3) ?? "", receivedAt: statement.int64(4),
-                        occurredAt: statement.isNull(5) ? nil : statement.double(5), payload: statement.text(6) ?? "null"))
-            }
-            return events
+            return try Self.rows(statement)
         }
+    }
+
+    /// The newest `limit` events of `provider` whose payload member `field` equals `value` as text, oldest first.
+    func events(provider: String, whereField field: String, equals value: String, limit: Int) async throws -> [StoredEvent] {
+        try EventReadError.checkField(field)
+        return try await reader.read { connection in
+            let statement = try connection.prepare(
+                """
+                SELECT * FROM (
+                    SELECT id, provider, type, external_id, received_at, occurred_at, payload FROM events
+                    WHERE provider = ? AND CAST(json_extract(payload, ?) AS TEXT) = ? ORDER BY id DESC LIMIT ?
+                ) ORDER BY id
+                """)
+            defer { statement.reset() }
+            try statement.bind(1, provider)
+            try statement.bind(2, "$.\"\(field)\"")
+            try statement.bind(3, value)
+            try statement.bind(4, Int64(limit))
+            return try Self.rows(statement)
+        }
+    }
+
+    private static func rows(_ statement: Statement) throws -> [StoredEvent] {
+        var events: [StoredEvent] = []
+        while try statement.step() {
+            events.append(
+                StoredEvent(
+                    id: statement.int64(0), provider: statement.text(1) ?? "", type: statement.text(2) ?? "",
+                    externalID: statement.text(3) ?? "", receivedAt: statement.int64(4),
+                    occurredAt: statement.isNull(5) ? nil : statement.double(5), payload: statement.text(6) ?? "null"))
+        }
+        return events
     }
 
     /// Stops taking appends, commits what is queued, and waits for the writer to finish.

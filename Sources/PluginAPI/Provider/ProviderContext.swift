@@ -15,10 +15,19 @@ public struct ProviderContext: Sendable {
     /// The hub's public base URL as its callers see it (`https://hooks.example.com`), for signatures
     /// that cover the URL; nil when not configured. Never derived from the Host header.
     public var publicBaseURL: String?
+    /// The events this provider stored, for read models (insights); never another provider's.
+    public var storedEvents: any EventReader
+    /// Throws 401/403 unless `request` carries the hub's admin credentials; call it first in routes
+    /// that return stored data.
+    public var requireAdmin: @Sendable (Request) throws(HTTPError) -> Void
 
+    /// A context; hosts without event reads or admin credentials keep the defaults, which refuse.
     public init(
         providerID: String, settings: ProviderSettings, events: any EventSink, logger: Logger, clock: any WallClock,
-        http: any HTTPClient, publicBaseURL: String?
+        http: any HTTPClient, publicBaseURL: String?, storedEvents: any EventReader = NoStoredEvents(),
+        requireAdmin: @escaping @Sendable (Request) throws(HTTPError) -> Void = { request throws(HTTPError) in
+            try AdminToken.authorize(request, expected: nil)
+        }
     ) {
         self.providerID = providerID
         self.settings = settings
@@ -27,6 +36,8 @@ public struct ProviderContext: Sendable {
         self.clock = clock
         self.http = http
         self.publicBaseURL = publicBaseURL
+        self.storedEvents = storedEvents
+        self.requireAdmin = requireAdmin
     }
 }
 
@@ -70,6 +81,22 @@ public struct ProviderSettings: Sendable {
         return nil
     }
 
+    /// A Boolean setting: JSON `true`/`false`, or the text `true`/`false` (after resolving references).
+    /// Returns nil when it is not set; throws for any other value.
+    public func bool(_ name: String) throws(ProviderSetupError) -> Bool? {
+        switch values[name] {
+        case .bool(let flag): return flag
+        case nil, .string: break
+        default: throw ProviderSetupError("setting '\(name)' must be true or false")
+        }
+        switch try string(name) {
+        case nil: return nil
+        case "true": return true
+        case "false": return false
+        default: throw ProviderSetupError("setting '\(name)' must be true or false")
+        }
+    }
+
     /// The value of a required setting; throws naming the setting and its environment variable when absent.
     public func required(_ name: String) throws(ProviderSetupError) -> String {
         if let value = try string(name), !value.isEmpty { return value }
@@ -80,7 +107,9 @@ public struct ProviderSettings: Sendable {
         throw ProviderSetupError(reason)
     }
 
-    private func resolve(_ text: String, setting: String) throws(ProviderSetupError) -> String? {
+    /// Resolves a value that may be an `env:` or `secret:` reference, such as one nested inside an
+    /// object-valued setting; `setting` names it in errors.
+    public func resolve(_ text: String, setting: String) throws(ProviderSetupError) -> String {
         if text.hasPrefix("env:") {
             let variable = String(text.dropFirst(4))
             guard let value = environment(variable), !value.isEmpty else {

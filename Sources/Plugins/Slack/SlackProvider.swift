@@ -1,6 +1,6 @@
 import PluginAPI
 
-/// Slack: the Events API webhook, verified with Slack's v0 signing secret.
+/// Slack: the Events API, slash commands and interactivity, each verified with Slack's v0 signing secret.
 public final class SlackProvider: Provider {
     public static let descriptor = ProviderDescriptor(
         id: "slack",
@@ -11,12 +11,18 @@ public final class SlackProvider: Provider {
         routes: [
             .post("/api/webhooks/slack", summary: "Slack Events API: url_verification and event_callback") { (slack: SlackProvider, request) in
                 try await slack.receiveEvent(request)
-            }
+            },
+            .post("/api/webhooks/slack/commands", summary: "Slack slash commands (form-encoded)") { (slack: SlackProvider, request) in
+                try await slack.receiveCommand(request)
+            },
+            .post("/api/webhooks/slack/interactions", summary: "Slack interactivity: buttons, shortcuts, modals") { (slack: SlackProvider, request) in
+                try await slack.receiveInteraction(request)
+            },
         ])
 
-    private let signature: SlackSignature
-    private let events: any EventSink
-    private let logger: Logger
+    let signature: SlackSignature
+    let events: any EventSink
+    let logger: Logger
 
     public init(context: ProviderContext) throws {
         let secret = try context.settings.required("signingSecret")

@@ -33,7 +33,7 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
         try process.run()
         var text = ""
         while !text.contains("listening on http://") || !text.hasSuffix("\n") {
-            let data = readChunk()
+            let data = try readStderr()
             guard !data.isEmpty else { throw TestConnectionError(description: "the hub exited before listening: \(text)") }
             text += String(decoding: data, as: UTF8.self)
         }
@@ -46,24 +46,20 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
     func runToExit() throws -> (status: Int32, stderr: String) {
         try process.run()
         var data: [UInt8] = []
-        while true {
-            let chunk = readChunk()
-            if chunk.isEmpty { break }
-            data += chunk
-        }
+        while case let chunk = try readStderr(), !chunk.isEmpty { data += chunk }
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// Reads what stderr has (empty at EOF), retrying on EINTR: other tests' child processes exit
-    /// concurrently, and Foundation's FileHandle traps on an interrupted read.
-    private func readChunk() -> [UInt8] {
-        let fd = stderrPipe.fileHandleForReading.fileDescriptor
+    /// The next bytes of the child's stderr (empty at end of file). Foundation's `availableData`
+    /// traps when a signal interrupts the read (SIGCHLD from another test's child), so read directly
+    /// and retry on EINTR.
+    private func readStderr() throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count >= 0 { return Array(buffer[0..<count]) }
-            if errno != EINTR { return [] }
+            let count = buffer.withUnsafeMutableBytes { read(stderrPipe.fileHandleForReading.fileDescriptor, $0.baseAddress, $0.count) }
+            if count >= 0 { return Array(buffer.prefix(count)) }
+            guard errno == EINTR else { throw TestConnectionError(description: "reading the hub's stderr failed (errno \(errno))") }
         }
     }
 

@@ -11,6 +11,13 @@ struct SlackSigner {
         return [("X-Slack-Request-Timestamp", "\(timestamp)"), ("X-Slack-Signature", signature), ("Content-Type", "application/json")]
     }
 
+    /// `request` with Slack's signature headers for its body, at the current time (a conformance-kit signer).
+    func sign(_ request: Request) -> Request {
+        var request = request
+        for (name, value) in headers(body: request.body) where name != "Content-Type" { request.headers.replaceOrAdd(name: name, value: value) }
+        return request
+    }
+
     /// An Events API `event_callback` body with a unique (or given) event id.
     static func eventBody(id: String = "Ev\(UUID().uuidString.prefix(12))", text: String = "hello") -> [UInt8] {
         Array(#"{"token":"legacy-token","team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"\#(id)","event_time":1700000000,"event":{"type":"message","channel":"C1","user":"U1","text":"\#(text)","ts":"1700000000.000100"}}"#.utf8)
@@ -27,4 +34,6 @@ enum Vectors {
     }()
 
     static var slack: [JSONValue] { document["slack_v0"]?.arrayValue ?? [] }
+    static var hubspot: [JSONValue] { document["hubspot"]?.arrayValue ?? [] }
+    static var standardWebhooks: [JSONValue] { document["standard_webhooks"]?.arrayValue ?? [] }
 }

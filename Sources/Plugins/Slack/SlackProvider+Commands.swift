@@ -1,0 +1,48 @@
+import PluginAPI
+
+extension SlackProvider {
+    /// `POST /api/webhooks/slack/commands`: verify over the raw form bytes, answer Slack's SSL check,
+    /// otherwise store the command (once per `trigger_id`) and reply ephemerally.
+    func receiveCommand(_ request: Request) async throws -> Response {
+        try signature.verify(request)
+        let form = Self.formFields(request)
+        if form["ssl_check"]?.stringValue == "1" { return .empty(200) }
+        guard let triggerID = form["trigger_id"]?.stringValue, !triggerID.isEmpty else {
+            throw HTTPError.badRequest("slash command without trigger_id")
+        }
+        guard let command = form["command"]?.stringValue, !command.isEmpty else {
+            throw HTTPError.badRequest("slash command without command")
+        }
+        var payload = JSONObject()
+        for (name, value) in form.members where name != "token" { payload[name] = value }
+        _ = try await events.append([NewEvent(externalID: triggerID, type: "slash_command", rawBody: request.body, payload: .object(payload))])
+        return .json(["response_type": "ephemeral", "text": .string("Received \(command)")])
+    }
+
+    /// `POST /api/webhooks/slack/interactions`: verify over the raw form bytes, then store the
+    /// `payload` JSON with its `type`, once per `trigger_id` (or per identical payload when it has none).
+    func receiveInteraction(_ request: Request) async throws -> Response {
+        try signature.verify(request)
+        guard let text = Self.formFields(request)["payload"]?.stringValue else {
+            throw HTTPError.badRequest("interaction without a payload field")
+        }
+        let interaction: JSONValue
+        do { interaction = try JSONValue.parse(text) } catch { throw HTTPError.badRequest("the payload field is not valid JSON: \(error)") }
+        guard var payload = interaction.objectValue, let type = payload["type"]?.stringValue, !type.isEmpty else {
+            throw HTTPError.badRequest("interaction payload without a type")
+        }
+        payload["token"] = nil
+        let externalID = payload["trigger_id"]?.stringValue ?? "sha256:" + Hex.encode(Digest.sha256(Array(text.utf8)))
+        _ = try await events.append([NewEvent(externalID: externalID, type: type, rawBody: request.body, payload: .object(payload))])
+        return .empty(200)
+    }
+
+    /// The form fields of a verified body, first occurrence of each name.
+    private static func formFields(_ request: Request) -> JSONObject {
+        var fields = JSONObject()
+        for (name, value) in FormURLEncoded.decode(String(decoding: request.body, as: UTF8.self)) where fields[name] == nil {
+            fields[name] = .string(value)
+        }
+        return fields
+    }
+}
