@@ -80,6 +80,18 @@ public struct ProviderSettings: Sendable {
         throw ProviderSetupError(reason)
     }
 
+    /// A Boolean setting: a JSON `true`/`false`, or a string (literal or reference) `"true"`/`"false"`.
+    /// Returns nil when it is not set anywhere; throws on any other value.
+    public func bool(_ name: String) throws(ProviderSetupError) -> Bool? {
+        if let value = values[name]?.boolValue { return value }
+        switch try string(name) {
+        case nil: return nil
+        case "true": return true
+        case "false": return false
+        default: throw ProviderSetupError("setting '\(name)' must be true or false")
+        }
+    }
+
     private func resolve(_ text: String, setting: String) throws(ProviderSetupError) -> String? {
         if text.hasPrefix("env:") {
             let variable = String(text.dropFirst(4))
