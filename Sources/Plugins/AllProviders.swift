@@ -3,4 +3,5 @@ import PluginAPI
 /// Every provider compiled into the hub: one line each. `plugins.json` decides which are enabled.
 public let allProviders: [any Provider.Type] = [
     SlackProvider.self,
+    GmailProvider.self,
 ]
