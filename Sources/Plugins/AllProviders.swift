@@ -4,4 +4,5 @@ import PluginAPI
 public let allProviders: [any Provider.Type] = [
     SlackProvider.self,
     GmailProvider.self,
+    TeamsProvider.self,
 ]
