@@ -85,6 +85,8 @@ struct JWTTests {
             #expect(throws: JWTError.self) { try JWT(compact: Self.key.token(claims: Self.claims, header: header)).rs256KeyID() }
         }
         #expect(throws: JWTError.missingKeyID) { try JWT(compact: Self.key.token(claims: Self.claims, header: ["alg": "RS256"])).rs256KeyID() }
+        let longKid = JSONValue.string(String(repeating: "k", count: 257))
+        #expect(throws: JWTError.self) { try JWT(compact: Self.key.token(claims: Self.claims, header: ["alg": "RS256", "kid": longKid])).rs256KeyID() }
         #expect(throws: JWTError.self) { try JWT(compact: Self.key.token(claims: Self.claims, header: ["alg": "RS256", "kid": "key-1", "crit": ["exp"]])).rs256KeyID() }
         let hs256 = try JWT(compact: TestJWT.hs256(claims: Self.claims, publicKey: Self.key))
         #expect(throws: JWTError.unsupportedAlgorithm("HS256")) { try hs256.verifySignature(with: Self.publicKey(Self.key)) }

@@ -55,6 +55,7 @@ public struct JWT: Sendable {
         guard algorithm == "RS256" else { throw .unsupportedAlgorithm(algorithm ?? "<missing>") }
         guard header["crit"] == nil else { throw .malformed("the crit header lists extensions this verifier does not understand") }
         guard let kid = keyID, !kid.isEmpty else { throw .missingKeyID }
+        guard kid.utf8.count <= 256 else { throw .malformed("the kid is longer than 256 bytes") }  // Real kids are 40 hex digits or so.
         return kid
     }
 
