@@ -8,16 +8,50 @@ import TestSupport
 final class KeySetServer: HTTPClient {
     private let state: Mutex<(document: [UInt8], status: Int, requests: Int)>
 
-    init(_ keys: [RSATestKey]) { state = Mutex((RSATestKey.jwks(keys), 200, 0)) }
+    /// When set, every fetch waits for it to open.
+    let gate: Gate?
+
+    init(_ keys: [RSATestKey], gate: Gate? = nil) {
+        state = Mutex((RSATestKey.jwks(keys), 200, 0))
+        self.gate = gate
+    }
 
     var requests: Int { state.withLock { $0.requests } }
 
     func serve(_ keys: [RSATestKey], status: Int = 200) { state.withLock { $0.document = RSATestKey.jwks(keys); $0.status = status } }
 
     func send(_ request: OutboundRequest) async throws -> OutboundResponse {
-        state.withLock { state in
+        await gate?.wait()
+        return state.withLock { state in
             state.requests += 1
             return OutboundResponse(status: state.status, body: state.document)
+        }
+    }
+}
+
+/// Opens once `count` callers have arrived; waiters suspend until then.
+final class Gate: Sendable {
+    private let state: Mutex<(remaining: Int, waiters: [CheckedContinuation<Void, Never>])>
+
+    init(count: Int) { state = Mutex((count, [])) }
+
+    func arrive() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.remaining -= 1
+            guard state.remaining == 0 else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let open = state.withLock { state in
+                if state.remaining > 0 { state.waiters.append(continuation) }
+                return state.remaining <= 0
+            }
+            if open { continuation.resume() }
         }
     }
 }
@@ -60,6 +94,26 @@ struct JWKSCacheTests {
         #expect(server.requests == 2)
         await #expect(throws: JWTError.unknownKey("key-3")) { try await cache.key(for: "key-3") }
         #expect(server.requests == 2)
+    }
+
+    @Test("Callers that arrive while the keys are being fetched wait for that fetch")
+    func concurrentFirstUse() async throws {
+        // The fetch is held until all 20 callers have started, so most of them find it in flight.
+        let gate = Gate(count: 20)
+        let server = KeySetServer([Self.key1], gate: gate)
+        let cache = cache(server, clock: ManualClock(1_700_000_000))
+        let token = try JWT(compact: Self.key1.token(claims: Self.claims))
+        let verified = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    gate.arrive()
+                    return (try? await cache.verifySignature(of: token)) != nil  // A failure is what this test counts.
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(verified == 20)
+        #expect(server.requests == 1)
     }
 
     @Test("Other algorithms are refused before any key lookup")
