@@ -248,6 +248,20 @@ struct GmailWebhookTests {
         }
     }
 
+    @Test("A key set URL must be https, or http to localhost; jwksURL and jwksFile exclude each other", arguments: [
+        ["jwksURL": "http://keys.example.com/certs"], ["jwksURL": "http://127.0.0.1.example.com/certs"], ["jwksURL": "ftp://127.0.0.1/certs"],
+        ["jwksFile": "/tmp/certs.json"],
+    ] as [[String: JSONValue]])
+    func keySetURLRules(settings: [String: JSONValue]) async throws {
+        try await withGmailHub(clock: ManualClock(Self.now), plugins: { $0.plugins(settings) }) { hub, _ in
+            let token = GooglePush.key.token(claims: GooglePush.claims(now: Self.now))
+            let response = try await hub.request("POST", Self.path, headers: GooglePush.bearer(token), body: GooglePush.envelope())
+            #expect(response.status == 503)
+            #expect(response.errorCode == "provider_unavailable")
+            #expect(try response.json()["detail"]?.stringValue?.contains("jwksURL") == true)
+        }
+    }
+
     @Test("A key set file can replace the URL")
     func keySetFile() async throws {
         let directory = try TemporaryDirectory.make()

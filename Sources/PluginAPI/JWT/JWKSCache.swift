@@ -45,15 +45,16 @@ public actor JWKSCache {
     }
 
     /// Checks `token`'s RS256 signature with the key named by its `kid`. The algorithm is checked
-    /// first, so a token with any other `alg` causes no key lookup and no fetch.
-    public func verifySignature(of token: JWT) async throws(JWTError) {
+    /// first, so a token with any other `alg` causes no key lookup and no fetch. Only the lookup runs
+    /// on the actor; the RSA arithmetic runs on the caller's executor, in parallel with other checks.
+    nonisolated public func verifySignature(of token: JWT) async throws(JWTError) {
         let kid = try token.rs256KeyID()
         try token.verifySignature(with: try await key(for: kid))
     }
 
     /// The key named `kid`, refreshing the set when the kid is unknown or the keys are old
-    /// (subject to the refresh interval). Throws `unknownKey`, or `keySetUnavailable` when the set
-    /// could not be loaded and no key is known.
+    /// (subject to the refresh interval). Throws `unknownKey`, or `keySetUnavailable` when the kid
+    /// is unknown and the last attempt to load the set failed.
     public func key(for kid: String) async throws(JWTError) -> RSAPublicKey {
         let now = clock.now()
         let isStale = loadedAt.map { now < $0 || now - $0 >= maximumAge } ?? true

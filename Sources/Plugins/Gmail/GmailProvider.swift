@@ -61,8 +61,20 @@ public final class GmailProvider: Provider {
         switch (try settings.string("jwksURL"), try settings.string("jwksFile")) {
         case (.some, .some): throw ProviderSetupError("set jwksURL or jwksFile, not both")
         case (_, .some(let path)): return .file(path)
-        case (let url, nil): return .url(url ?? googleKeySet)
+        case (let url, nil):
+            let url = url ?? googleKeySet
+            guard url.hasPrefix("https://") || isLoopback(url) else {
+                throw ProviderSetupError("setting 'jwksURL' must be an https URL (plain http only to localhost): keys fetched in clear could be replaced in transit")
+            }
+            return .url(url)
         }
+    }
+
+    /// True for `http://127.0.0.1…`, `http://localhost…` and `http://[::1]…` (local key servers and tests).
+    private static func isLoopback(_ url: String) -> Bool {
+        guard url.hasPrefix("http://") else { return false }
+        let host = url.dropFirst(7).prefix { $0 != "/" && $0 != "?" }
+        return ["127.0.0.1", "localhost", "[::1]"].contains { host == $0 || host.hasPrefix($0 + ":") }
     }
 
     private static func audience(_ settings: ProviderSettings, publicBaseURL: String?) throws(ProviderSetupError) -> String {
