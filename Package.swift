@@ -28,10 +28,12 @@ let package = Package(
             name: "Host",
             dependencies: ["PluginAPI", "Plugins", "CSQLite", "COpenSSL", "CLinux"]
         ),
-        .testTarget(name: "PluginAPITests", dependencies: ["PluginAPI"]),
+        // Test-only helpers shared by the test targets: RSA keys and JWTs made at test time, a settable clock.
+        .target(name: "TestSupport", dependencies: ["PluginAPI", "COpenSSL"], path: "Tests/TestSupport"),
+        .testTarget(name: "PluginAPITests", dependencies: ["PluginAPI", "TestSupport"]),
         .testTarget(
             name: "HostTests",
-            dependencies: ["Host", "PluginAPI", "Plugins", "PluginTesting", "COpenSSL"]
+            dependencies: ["Host", "PluginAPI", "Plugins", "PluginTesting", "TestSupport", "COpenSSL"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -10,8 +10,14 @@
 #include <openssl/ssl.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
+#include <openssl/param_build.h>
+#include <openssl/bn.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/pem.h>
+
+/* EVP_PKEY_PUBLIC_KEY is a compound macro Swift cannot import: the selection for EVP_PKEY_fromdata. */
+static inline int atom_evp_pkey_public_key_selection(void) { return EVP_PKEY_PUBLIC_KEY; }
 
 /// SSL_CTX_set_min_proto_version is a macro over SSL_CTX_ctrl; Swift cannot import it.
 static inline int atom_ssl_ctx_set_min_proto_version(SSL_CTX *context, int version) {

@@ -5,4 +5,6 @@ public let allProviders: [any Provider.Type] = [
     SlackProvider.self,
     HubSpotProvider.self,
     GenericProvider.self,
+    GmailProvider.self,
+    TeamsProvider.self,
 ]

@@ -77,6 +77,15 @@ public enum Base64 {
         return out
     }
 
+    /// Decodes base64url without padding, the only form JWS compact serialization allows
+    /// (RFC 7515 §2). Returns nil on `+`, `/`, `=` or any other character outside that alphabet.
+    public static func decodeURLSafeUnpadded<Text: StringProtocol>(_ text: Text) -> [UInt8]? {
+        let isURLSafe = text.utf8.allSatisfy { c in
+            c != UInt8(ascii: "+") && c != UInt8(ascii: "/") && c != UInt8(ascii: "=")
+        }
+        return isURLSafe ? decode(text) : nil
+    }
+
     private static func sextet(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"): c - UInt8(ascii: "A")

@@ -23,6 +23,21 @@ extension Request {
         return value
     }
 
+    /// The credentials of the `Authorization: <scheme> <credentials>` header (scheme compared
+    /// case-insensitively, RFC 9110 §11.1): 401 `missing_signature` when there is no such header,
+    /// `invalid_signature` when it uses another scheme or appears more than once.
+    public func authorization(scheme: String) throws(HTTPError) -> String {
+        let value = try requiredHeader("Authorization")
+        guard headers.values(for: "Authorization").count == 1 else { throw .invalidSignature("more than one Authorization header") }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, HTTPHeaders.namesMatch(String(parts[0]), scheme) else {
+            throw .invalidSignature("the Authorization header must use the \(scheme) scheme")
+        }
+        let credentials = parts[1].drop(while: { $0 == " " })
+        guard !credentials.isEmpty else { throw .invalidSignature("the Authorization header has no \(scheme) credentials") }
+        return String(credentials)
+    }
+
     /// The body parsed as JSON; 400 `bad_request` when it is not valid JSON.
     public func jsonBody() throws(HTTPError) -> JSONValue {
         do { return try JSONValue.parse(body) } catch { throw .badRequest("the body is not valid JSON: \(error)") }

@@ -30,7 +30,7 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
 
     /// Starts the hub and waits for its `listening on` line; returns the port.
     func start() throws -> Int {
-        try process.run()
+        try ProcessLauncher.launch(process)
         var text = ""
         while !text.contains("listening on http://") || !text.hasSuffix("\n") {
             let data = try readStderr()
@@ -44,7 +44,7 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
 
     /// Runs to completion and returns the exit status and everything written to stderr.
     func runToExit() throws -> (status: Int32, stderr: String) {
-        try process.run()
+        try ProcessLauncher.launch(process)
         var data: [UInt8] = []
         while case let chunk = try readStderr(), !chunk.isEmpty { data += chunk }
         process.waitUntilExit()
@@ -65,9 +65,26 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
+    /// A test that fails midway must not leave a hub running.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// Waits for exit and returns the status (or the signal number for an uncaught signal).
     func waitForExit() -> (status: Int32, reason: Process.TerminationReason) {
         process.waitUntilExit()
         return (process.terminationStatus, process.terminationReason)
+    }
+}
+
+/// Starts child processes one at a time: Foundation's `Process.run()` on Linux is not safe to call
+/// from several threads at once (seen here as a crash in its memmove), and the tests run in parallel.
+enum ProcessLauncher {
+    private static let lock = NSLock()
+
+    static func launch(_ process: Process) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try process.run()
     }
 }

@@ -17,7 +17,7 @@ struct TestCertificate {
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLauncher.launch(process)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw TestConnectionError(description: "openssl req failed") }
         return TestCertificate(certificatePath: certificate, keyPath: key)

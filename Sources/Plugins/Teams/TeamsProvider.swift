@@ -1,0 +1,104 @@
+import PluginAPI
+
+/// Microsoft Teams: outgoing webhooks (HMAC-signed, answered synchronously) and Microsoft Graph
+/// change notifications (trusted by their `clientState`).
+///
+/// Each route needs its own secret. The provider is created when at least one is configured; a
+/// route whose secret is missing answers 503 and never accepts anything unverified.
+public final class TeamsProvider: Provider {
+    public static let descriptor = ProviderDescriptor(
+        id: "teams",
+        displayName: "Microsoft Teams",
+        settings: [
+            SettingSpec(
+                name: "outgoingWebhookSecret", summary: "The outgoing webhook's security token (base64), shown once when it is created", isSecret: true,
+                environmentVariable: "TEAMS_OUTGOING_WEBHOOK_SECRET"),
+            SettingSpec(
+                name: "clientState", summary: "The clientState given when creating Graph subscriptions", isSecret: true,
+                environmentVariable: "TEAMS_CLIENT_STATE"),
+            SettingSpec(name: "replyText", summary: "The text of the reply to an outgoing webhook message (default \"\(defaultReply)\")"),
+        ],
+        routes: [
+            .post("/api/webhooks/teams", summary: "Teams outgoing webhook: store the activity and reply") { (teams: TeamsProvider, request) in
+                try await teams.receiveOutgoingWebhook(request)
+            },
+            .post("/api/webhooks/teams/notifications", summary: "Microsoft Graph change notifications and their validation handshake") {
+                (teams: TeamsProvider, request) in
+                try await teams.receiveNotifications(request)
+            },
+        ])
+
+    static let defaultReply = "Received."
+    /// Graph's validation tokens are about 200 characters; anything far longer is not one.
+    static let maximumValidationTokenBytes = 1024
+
+    private let outgoingSignature: TeamsOutgoingSignature?
+    private let clientState: [UInt8]?
+    private let replyText: String
+    private let events: any EventSink
+    private let logger: Logger
+
+    public init(context: ProviderContext) throws {
+        let settings = context.settings
+        outgoingSignature = try settings.string("outgoingWebhookSecret").map { secret throws(ProviderSetupError) in try TeamsOutgoingSignature(securityToken: secret) }
+        clientState = try settings.string("clientState").map { Array($0.utf8) }
+        guard outgoingSignature != nil || clientState != nil else {
+            throw ProviderSetupError("set outgoingWebhookSecret (TEAMS_OUTGOING_WEBHOOK_SECRET), clientState (TEAMS_CLIENT_STATE), or both")
+        }
+        replyText = try settings.string("replyText") ?? Self.defaultReply
+        events = context.events
+        logger = context.logger
+    }
+
+    /// `POST /api/webhooks/teams`: verify the HMAC, store the activity, reply with a message.
+    func receiveOutgoingWebhook(_ request: Request) async throws -> Response {
+        guard let outgoingSignature else { throw Self.notConfigured("outgoingWebhookSecret", "TEAMS_OUTGOING_WEBHOOK_SECRET") }
+        try outgoingSignature.verify(request)
+        let activity = try request.jsonBody()
+        guard let id = activity["id"]?.stringValue, !id.isEmpty else { throw HTTPError.badRequest("the activity has no id") }
+        guard let type = activity["type"]?.stringValue, !type.isEmpty else { throw HTTPError.badRequest("the activity has no type") }
+        _ = try await events.append([NewEvent(externalID: id, type: type, rawBody: request.body, payload: activity)])
+        return .json(["type": "message", "text": .string(replyText)])
+    }
+
+    /// `POST /api/webhooks/teams/notifications`: answer Graph's validation handshake, or store the
+    /// items whose `clientState` matches (the others are dropped and logged) and answer 202.
+    func receiveNotifications(_ request: Request) async throws -> Response {
+        guard let clientState else { throw Self.notConfigured("clientState", "TEAMS_CLIENT_STATE") }
+        if let token = request.queryParameters["validationToken"] {
+            return try Self.validationResponse(token)
+        }
+        let notifications = try GraphNotification.batch(try request.jsonBody())
+        var trusted: [NewEvent] = []
+        for notification in notifications {
+            if notification.hasClientState(clientState) {
+                trusted.append(notification.event)
+            } else {
+                logger.warning(
+                    "dropped a Graph notification whose clientState does not match",
+                    [("subscriptionId", notification.string("subscriptionId") ?? "<none>"), ("type", notification.type)])
+            }
+        }
+        guard !trusted.isEmpty || notifications.isEmpty else {
+            throw HTTPError.invalidSignature("no notification carries the configured clientState")
+        }
+        if !trusted.isEmpty { _ = try await events.append(trusted) }
+        return .empty(202)
+    }
+
+    /// Graph's subscription handshake: echo the decoded token as plain text within 10 seconds.
+    static func validationResponse(_ token: String) throws(HTTPError) -> Response {
+        guard !token.isEmpty, token.utf8.count <= maximumValidationTokenBytes else {
+            throw .badRequest("validationToken must be 1 to \(maximumValidationTokenBytes) bytes")
+        }
+        var response = Response.text(token)
+        response.headers.add(name: "X-Content-Type-Options", value: "nosniff")  // The token is reflected: never let it be sniffed as HTML.
+        return response
+    }
+
+    private static func notConfigured(_ setting: String, _ variable: String) -> HTTPError {
+        HTTPError(
+            status: 503, error: "provider_unavailable", detail: "this route needs the setting '\(setting)' (or the environment variable \(variable))",
+            extra: ["provider": "teams"])
+    }
+}
