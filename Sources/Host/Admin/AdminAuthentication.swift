@@ -1,6 +1,6 @@
 import PluginAPI
 
-/// Guards `/api/admin/*`: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time.
+/// Checks the admin token for `/api/admin/*` and `/api/security/*` (through ``AdminGate``): `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time.
 /// With no `ADMIN_TOKEN` configured, admin routes are closed (403), never open.
 struct AdminAuthentication: Sendable {
     let environment: HubEnvironment

@@ -15,10 +15,12 @@ public struct ProviderContext: Sendable {
     /// The hub's public base URL as its callers see it (`https://hooks.example.com`), for signatures
     /// that cover the URL; nil when not configured. Never derived from the Host header.
     public var publicBaseURL: String?
+    /// Whether signature checks are enforced; run every check through ``VerificationPolicy/check(_:)``.
+    public var verification: VerificationPolicy
 
     public init(
         providerID: String, settings: ProviderSettings, events: any EventSink, logger: Logger, clock: any WallClock,
-        http: any HTTPClient, publicBaseURL: String?
+        http: any HTTPClient, publicBaseURL: String?, verification: VerificationPolicy = .enforced
     ) {
         self.providerID = providerID
         self.settings = settings
@@ -27,6 +29,7 @@ public struct ProviderContext: Sendable {
         self.clock = clock
         self.http = http
         self.publicBaseURL = publicBaseURL
+        self.verification = verification
     }
 }
 

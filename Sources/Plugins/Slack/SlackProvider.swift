@@ -12,22 +12,27 @@ public final class SlackProvider: Provider {
             .post("/api/webhooks/slack", summary: "Slack Events API: url_verification and event_callback") { (slack: SlackProvider, request) in
                 try await slack.receiveEvent(request)
             }
-        ])
+        ],
+        verificationScheme: VerificationScheme(
+            summary: "HMAC-SHA256 of v0:timestamp:body with the signing secret (X-Slack-Signature, X-Slack-Request-Timestamp)",
+            replayWindow: .fiveMinutes))
 
     private let signature: SlackSignature
     private let events: any EventSink
     private let logger: Logger
+    private let verification: VerificationPolicy
 
     public init(context: ProviderContext) throws {
         let secret = try context.settings.required("signingSecret")
         signature = SlackSignature(signingSecret: Array(secret.utf8), window: .fiveMinutes, clock: context.clock)
         events = context.events
         logger = context.logger
+        verification = context.verification
     }
 
     /// `POST /api/webhooks/slack`: verify, then answer the URL challenge or store the event.
     func receiveEvent(_ request: Request) async throws -> Response {
-        try signature.verify(request)
+        try verification.check { () throws(HTTPError) in try signature.verify(request) }
         let envelope = try request.jsonBody()
         switch envelope["type"]?.stringValue {
         case "url_verification":
