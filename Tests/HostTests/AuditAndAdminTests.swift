@@ -1,0 +1,114 @@
+import Foundation
+import PluginAPI
+import Plugins
+import Testing
+
+@testable import Host
+
+@Suite("Audit log and admin gate")
+struct AuditAndAdminTests {
+    /// Audit rows of `type`, read through the security API.
+    static func auditRows(_ hub: TestHub, type: AuditEvent.Kind) async throws -> [JSONValue] {
+        let response = try await hub.admin("/api/security/audit?type=\(type.rawValue)&limit=1000")
+        #expect(response.status == 200)
+        return try response.json()["events"]?.arrayValue ?? []
+    }
+
+    @Test("Bad signatures and stale timestamps are audited, one row per provider, address and minute plus a summary")
+    func webhookFailuresAreAggregated() async throws {
+        let clock = TestClock(Date().timeIntervalSince1970)
+        try await withHub(clock: clock) { hub in
+            let body = SlackSigner.eventBody()
+            for _ in 0..<5 {
+                var headers = SlackSigner().headers(body: body, timestamp: Int(clock.now()))
+                headers[1].1 = "v0=" + String(repeating: "0", count: 64)
+                let response = try await hub.request("POST", "/api/webhooks/slack", headers: headers, body: body)
+                #expect(response.status == 401)
+            }
+            let stale = try await hub.request("POST", "/api/webhooks/slack", headers: SlackSigner().headers(body: body, timestamp: Int(clock.now()) - 3600), body: body)
+            #expect(stale.errorCode == "stale_timestamp")
+
+            var rows = try await Self.auditRows(hub, type: .webhookSignatureFailure)
+            #expect(rows.count == 1)
+            #expect(rows.first?["ip_address"]?.stringValue == "127.0.0.1")
+            #expect(rows.first?["details"]?["provider"]?.stringValue == "slack")
+            let staleRows = try await Self.auditRows(hub, type: .webhookStaleTimestamp)
+            #expect(staleRows.count == 1)
+
+            clock.advance(by: 61)
+            hub.hub.auditLog.flushFinishedWindows()
+            rows = try await Self.auditRows(hub, type: .webhookSignatureFailure)
+            #expect(rows.count == 2)
+            #expect(rows.first?["details"]?["suppressed"]?.numberValue == 4)
+        }
+    }
+
+    @Test("Admin and security routes: 403 without ADMIN_TOKEN configured, 401 without or with a wrong token",
+          arguments: ["/api/admin/events", "/api/security/configuration", "/api/security/audit", "/api/security/nosuch"])
+    func adminRoutesNeedTheToken(_ path: String) async throws {
+        try await withHub(environment: ["SLACK_SIGNING_SECRET": TestHub.slackSecret]) { hub in
+            let closed = try await hub.request("GET", path)
+            #expect(closed.status == 403)
+            let closedWithToken = try await hub.request("GET", path, headers: [("Authorization", "Bearer anything")])
+            #expect(closedWithToken.status == 403)
+        }
+        try await withHub { hub in
+            let none = try await hub.request("GET", path)
+            #expect(none.status == 401)
+            #expect(none.errorCode == "unauthorized")
+            let wrong = try await hub.request("GET", path, headers: [("Authorization", "Bearer wrong-token")])
+            #expect(wrong.status == 401)
+        }
+    }
+
+    @Test("Admin auth failures are audited without the token; the 10th in a minute blocks the address with 429 and Retry-After")
+    func repeatedFailuresAreRateLimited() async throws {
+        let clock = TestClock(Date().timeIntervalSince1970)
+        try await withHub(clock: clock) { hub in
+            for _ in 0..<10 {
+                let response = try await hub.request("GET", "/api/admin/events", headers: [("Authorization", "Bearer guess-\(UUID().uuidString)")])
+                #expect(response.status == 401)
+            }
+            let blocked = try await hub.request("GET", "/api/admin/events", headers: [("Authorization", "Bearer \(TestHub.adminToken)")])
+            #expect(blocked.status == 429)
+            #expect(blocked.errorCode == "too_many_requests")
+            let retryAfter = try #require(blocked.header("Retry-After").flatMap { Int($0) })
+            #expect((1...60).contains(retryAfter))
+
+            clock.advance(by: 61)
+            let failures = try await Self.auditRows(hub, type: .adminAuthFailure)
+            #expect(failures.count == 1)
+            #expect(failures.first?["ip_address"]?.stringValue == "127.0.0.1")
+            let limited = try await Self.auditRows(hub, type: .adminRateLimited)
+            #expect(limited.count == 1)
+            let all = try await hub.admin("/api/security/audit?limit=1000")
+            #expect(!String(decoding: all.body, as: UTF8.self).contains("guess-"))
+        }
+    }
+
+    @Test("Audit queries filter by type, severity and since, and reject bad parameters",
+          arguments: ["type=nosuch", "severity=loud", "limit=0", "limit=x", "since=yesterday"])
+    func auditQueryValidation(_ query: String) async throws {
+        try await withHub { hub in
+            let response = try await hub.admin("/api/security/audit?\(query)")
+            #expect(response.status == 400)
+            #expect(response.errorCode == "bad_request")
+        }
+    }
+
+    @Test("Retention deletes rows older than AUDIT_RETENTION_DAYS at startup")
+    func retention() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let connection = try Database.openWriter(dataDirectory: directory)
+        let now = Date().timeIntervalSince1970
+        try AuditLog.insert(AuditEvent(.secretSet, severity: .info), timestamp: Int64((now - 10 * 86_400) * 1000), on: connection)
+        try AuditLog.insert(AuditEvent(.secretSet, severity: .info), timestamp: Int64((now - 86_400) * 1000), on: connection)
+        let log = try AuditLog(dataDirectory: directory, retentionDays: 5, clock: SystemClock(), logger: .disabled)
+        let rows = try await log.query(AuditFilter())
+        log.close()
+        #expect(rows.count == 1)
+        #expect(SecurityReview.retentionDays(nil) == 90)
+        #expect(SecurityReview.retentionDays("0") == nil)
+    }
+}
