@@ -15,6 +15,8 @@ enum CommandLineInterface {
 
     static let usage = """
         Usage: atom-hub [serve] [options]
+               atom-hub validate-config [options]   check configuration and security; exit 1 on a critical finding in production
+        \(SecretsCommand.usage)
                atom-hub version
                atom-hub --help
 
@@ -29,7 +31,8 @@ enum CommandLineInterface {
           --public-url URL   the hub's public base URL, for signatures that cover the URL
           -h, --help         show this help
 
-        Environment: ADMIN_TOKEN (admin API), SLACK_SIGNING_SECRET, LOG_LEVEL (debug|info|warning|error).
+        Environment: ENVIRONMENT (development|production), SECRET_KEY, ENCRYPTION_KEY, ADMIN_TOKEN (admin API),
+        AUDIT_RETENTION_DAYS, SLACK_SIGNING_SECRET, LOG_LEVEL (debug|info|warning|error).
         """
 
     /// A command-line mistake: the message is printed with the usage and the exit code is 64.
@@ -39,6 +42,8 @@ enum CommandLineInterface {
 
     enum Command {
         case serve(HubOptions)
+        case validateConfig(HubOptions)
+        case secrets(SecretsCommand.Invocation)
         case version
         case help
     }
@@ -50,11 +55,19 @@ enum CommandLineInterface {
             rest = rest.dropFirst()
             switch first {
             case "serve": break
+            case "validate-config": return try parseOptions(rest).map(Command.validateConfig) ?? .help
+            case "secrets": return .secrets(try SecretsCommand.parse(rest))
             case "version": return rest.isEmpty ? .version : try unexpected(rest.first!)
             case "help": return .help
             default: throw UsageError(description: "unknown command '\(first)'")
             }
         }
+        return try parseOptions(rest).map(Command.serve) ?? .help
+    }
+
+    /// Parses serve's options; nil when they ask for help.
+    private static func parseOptions(_ arguments: ArraySlice<String>) throws(UsageError) -> HubOptions? {
+        var rest = arguments
         var options = HubOptions()
         while let argument = rest.popFirst() {
             var name = argument
@@ -69,7 +82,7 @@ enum CommandLineInterface {
                 return next
             }
             switch name {
-            case "-h", "--help": return .help
+            case "-h", "--help": return nil
             case "--host": options.server.host = try value()
             case "--port":
                 let text = try value()
@@ -82,10 +95,10 @@ enum CommandLineInterface {
                 options.pluginsPath = try value()
                 options.pluginsPathIsDefault = false
             case "--public-url": options.publicBaseURL = try value()
-            default: return try unexpected(argument)
+            default: throw UsageError(description: "unknown option '\(argument)'")
             }
         }
-        return .serve(options)
+        return options
     }
 
     private static func unexpected(_ argument: String) throws(UsageError) -> Command {
@@ -108,6 +121,10 @@ enum CommandLineInterface {
             return .success
         case .serve(let options):
             return serve(options, environment: environment)
+        case .validateConfig(let options):
+            return validateConfig(options, environment: environment)
+        case .secrets(let invocation):
+            return SecretsCommand.run(invocation, environment: environment) { Array(FileHandle.standardInput.readDataToEndOfFile()) }
         }
     }
 

@@ -2,6 +2,10 @@
 enum SecretStoreError: Error, CustomStringConvertible, Equatable {
     /// Production without `ENCRYPTION_KEY`: nothing is stored or read.
     case noEncryptionKey
+    /// Under production rules, a key that is a placeholder, too short or too uniform.
+    case weakKey(variable: String, problem: KeyStrength.Problem)
+    /// A command needs a variable that is not set (`OLD_ENCRYPTION_KEY` for rotation).
+    case missingVariable(String, purpose: String)
     /// `ENCRYPTION_KEY` (or `OLD_ENCRYPTION_KEY`) does not unlock the store's key `keyID`.
     case wrongKey(keyID: String, variable: String)
     /// A stored value failed authentication: its bytes, nonce or name were altered.
@@ -19,6 +23,10 @@ enum SecretStoreError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .noEncryptionKey:
             "ENCRYPTION_KEY is not set; in production the secrets store needs it (\(KeyStrength.howToGenerate))"
+        case .weakKey(let variable, let problem):
+            "\(problem.message(for: variable)); production rules refuse it (\(KeyStrength.howToGenerate))"
+        case .missingVariable(let variable, let purpose):
+            "\(variable) is not set; it must hold \(purpose)"
         case .wrongKey(let keyID, let variable):
             "\(variable) does not unlock the secrets store (key \(keyID)); it is not the key the secrets were encrypted with"
         case .tampered(let name):
@@ -33,6 +41,14 @@ enum SecretStoreError: Error, CustomStringConvertible, Equatable {
             "'\(name.prefix(64))' is not a valid secret name (1–128 of A–Z a–z 0–9 _ . -)"
         case .notUTF8(let name):
             "secret '\(name)' is not valid UTF-8"
+        }
+    }
+
+    /// True for errors an operator fixes in the environment (exit 78 rather than 1).
+    var isConfiguration: Bool {
+        switch self {
+        case .noEncryptionKey, .weakKey, .missingVariable, .wrongKey: true
+        default: false
         }
     }
 

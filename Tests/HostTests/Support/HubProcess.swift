@@ -20,12 +20,18 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[1]
     }
 
-    init(arguments: [String], environment: [String: String]) {
+    private let stdoutPipe = Pipe()
+    private let input: [UInt8]?
+
+    /// `input`, when given, is written to the child's standard input, which is then closed.
+    init(arguments: [String], environment: [String: String], input: [UInt8]? = nil) {
+        self.input = input
         process.executableURL = Self.executable
         process.arguments = arguments
         process.environment = environment
         process.standardError = stderrPipe
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = stdoutPipe
+        if input != nil { process.standardInput = Pipe() }
     }
 
     /// Starts the hub and waits for its `listening on` line; returns the port.
@@ -45,10 +51,21 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
 
     /// Runs to completion and returns the exit status and everything written to stderr.
     func runToExit() throws -> (status: Int32, stderr: String) {
+        let result = try runCapturingOutput()
+        return (result.status, result.stderr)
+    }
+
+    /// Runs to completion and returns the exit status, stdout and stderr.
+    func runCapturingOutput() throws -> (status: Int32, stdout: String, stderr: String) {
         try process.run()
+        if let input, let pipe = process.standardInput as? Pipe {
+            pipe.fileHandleForWriting.write(Data(input))
+            try pipe.fileHandleForWriting.close()
+        }
+        let stdout = DetachedRead(stdoutPipe.fileHandleForReading)
         let data = stderrPipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return (process.terminationStatus, String(decoding: stdout.wait(), as: UTF8.self), String(decoding: data, as: UTF8.self))
     }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
@@ -57,5 +74,23 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
     func waitForExit() -> (status: Int32, reason: Process.TerminationReason) {
         process.waitUntilExit()
         return (process.terminationStatus, process.terminationReason)
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own (so two pipes can drain at once).
+final class DetachedRead: @unchecked Sendable {  // `data` is written before `done` is signalled and read after.
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        Thread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }.start()
+    }
+
+    func wait() -> Data {
+        done.wait()
+        return data
     }
 }

@@ -1,0 +1,94 @@
+import Foundation
+import PluginAPI
+
+/// `atom-hub secrets set NAME | list | rotate | import FILE [--data-dir PATH]`.
+enum SecretsCommand {
+    enum Action: Equatable {
+        case set(name: String)
+        case list
+        case rotate
+        case importFile(path: String)
+    }
+
+    struct Invocation: Equatable {
+        var action: Action
+        var dataDirectory = URL(fileURLWithPath: "data")
+    }
+
+    static let usage = """
+          atom-hub secrets set NAME      store a secret; the value is read from standard input, never argv
+          atom-hub secrets list          names, key ids and update times (never values)
+          atom-hub secrets rotate        re-encrypt everything: OLD_ENCRYPTION_KEY → ENCRYPTION_KEY, one transaction
+          atom-hub secrets import FILE   store {"NAME": "value"} from FILE, verify, then delete FILE
+          (each takes --data-dir PATH)
+        """
+
+    /// Parses the arguments after `secrets`.
+    static func parse(_ arguments: ArraySlice<String>) throws(CommandLineInterface.UsageError) -> Invocation {
+        var rest = arguments
+        var positional: [String] = []
+        var dataDirectory = URL(fileURLWithPath: "data")
+        while let argument = rest.popFirst() {
+            if argument == "--data-dir" {
+                guard let value = rest.popFirst() else { throw .init(description: "--data-dir needs a value") }
+                dataDirectory = URL(fileURLWithPath: value)
+            } else if argument.hasPrefix("--data-dir=") {
+                dataDirectory = URL(fileURLWithPath: String(argument.dropFirst("--data-dir=".count)))
+            } else if argument.hasPrefix("-") {
+                throw .init(description: "unknown option '\(argument)'")
+            } else {
+                positional.append(argument)
+            }
+        }
+        let action: Action
+        switch (positional.first, positional.count) {
+        case ("set", 2): action = .set(name: positional[1])
+        case ("list", 1): action = .list
+        case ("rotate", 1): action = .rotate
+        case ("import", 2): action = .importFile(path: positional[1])
+        case ("set", _): throw .init(description: "secrets set takes one NAME (the value comes from standard input)")
+        case ("import", _): throw .init(description: "secrets import takes one FILE")
+        default: throw .init(description: "secrets needs one of: set NAME, list, rotate, import FILE")
+        }
+        return Invocation(action: action, dataDirectory: dataDirectory)
+    }
+
+    /// Runs `invocation`; `readInput` supplies standard input for `set`.
+    static func run(_ invocation: Invocation, environment: HubEnvironment, readInput: () -> [UInt8]) -> ExitCode {
+        do {
+            let administration = try SecretAdministration.open(dataDirectory: invocation.dataDirectory, environment: environment)
+            switch invocation.action {
+            case .set(let name):
+                try SecretStoreError.validate(name: name)
+                var bytes = readInput()
+                if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+                if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+                guard !bytes.isEmpty, let value = String(validating: bytes, as: UTF8.self) else {
+                    CommandLineInterface.printError("atom-hub: secrets set needs a non-empty UTF-8 value on standard input")
+                    return .failure
+                }
+                let keyID = try administration.set(name: name, value: value)
+                print("stored \(name) (key \(keyID))")
+            case .list:
+                let secrets = try administration.store.sealedSecrets()
+                print("NAME\tKEY_ID\tUPDATED")
+                for secret in secrets {
+                    print("\(secret.name)\t\(secret.keyID)\t\(Date(timeIntervalSince1970: Double(secret.updatedAt) / 1000).ISO8601Format())")
+                }
+            case .rotate:
+                let (old, new, count) = try administration.rotate()
+                print("rotated \(count) secret(s) from key \(old) to key \(new)")
+            case .importFile(let path):
+                let names = try SecretImport(administration: administration).run(file: URL(fileURLWithPath: path))
+                print("imported \(names.count) secret(s) and removed \(path): \(names.joined(separator: ", "))")
+            }
+            return .success
+        } catch let error as SecretStoreError {
+            CommandLineInterface.printError("atom-hub: \(error)")
+            return error.isConfiguration ? .config : .failure
+        } catch {
+            CommandLineInterface.printError("atom-hub: \(error)")
+            return .failure
+        }
+    }
+}
