@@ -55,6 +55,10 @@ struct SecretsTests {
 
         let vault = try Self.vault(data, key: Self.keyA)
         #expect(try vault.lookup("SLACK_SIGNING") == value)
+        let audit = try AuditLog.select(AuditFilter(type: .secretSet), on: Database.openWriter(dataDirectory: data))
+        #expect(audit.count == 1)
+        #expect(audit.first?.event.details["name"]?.stringValue == "SLACK_SIGNING")
+        #expect(audit.first.map { "\($0.json)".contains(value) } == false)
     }
 
     @Test("Production without ENCRYPTION_KEY, or with a weak one, refuses to store secrets (exit 78)", arguments: [nil, "changeme", "short-key"] as [String?])
