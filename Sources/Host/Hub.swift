@@ -21,8 +21,6 @@ final class Hub: Sendable {
     let auditLog: AuditLog
     let server: HTTPServer
     let logger: Logger
-    /// The security checks this hub started with; `/api/security/*` reports from it.
-    let review: SecurityReview
     private let readiness: Readiness
 
     /// Loads configuration, runs the security review, validates providers and routes, and opens storage.
@@ -72,7 +70,6 @@ final class Hub: Sendable {
         self.logger = logger
         self.eventLog = eventLog
         self.auditLog = auditLog
-        self.review = review
         self.registry = registry
         self.readiness = readiness
         self.server = HTTPServer(configuration: options.server, responder: responder, logger: logger.labelled("http"))
@@ -100,9 +97,6 @@ final class Hub: Sendable {
 
     /// Logs the development banner, key-file notes and every finding that is not ok.
     private static func announce(_ review: SecurityReview, logger: Logger) {
-        if review.configuration.isDefault {
-            logger.warning("no plugins.json at the default path; every built-in provider is enabled with default settings")
-        }
         if review.deployment.declared == nil {
             logger.warning("**** DEVELOPMENT MODE: ENVIRONMENT is not set, so development rules apply (weak keys allowed, keys generated). Set ENVIRONMENT=production for any real deployment. ****")
         }

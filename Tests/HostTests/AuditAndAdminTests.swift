@@ -111,4 +111,22 @@ struct AuditAndAdminTests {
         #expect(SecurityReview.retentionDays(nil) == 90)
         #expect(SecurityReview.retentionDays("0") == nil)
     }
+
+    @Test("The failure limiter blocks at the limit for the rest of the window and bounds its memory")
+    func limiterWindowsAndBounds() {
+        let clock = TestClock(1_000)
+        let limiter = FailureRateLimiter(limit: 3, windowSeconds: 60, maximumAddresses: 2, clock: clock)
+        #expect(!limiter.recordFailure("a") && !limiter.recordFailure("a"))
+        #expect(limiter.retryAfter("a") == nil)
+        #expect(limiter.recordFailure("a"))
+        clock.advance(by: 20)
+        #expect(limiter.retryAfter("a") == 40)
+        #expect(!limiter.recordFailure("b"))
+        for _ in 0..<5 { _ = limiter.recordFailure("c") }
+        #expect(limiter.retryAfter("c") == nil, "a full table tracks no new address")
+        clock.advance(by: 60)
+        #expect(limiter.retryAfter("a") == nil)
+        for _ in 0..<3 { _ = limiter.recordFailure("c") }
+        #expect(limiter.retryAfter("c") != nil, "finished windows were swept")
+    }
 }

@@ -15,7 +15,7 @@ enum CommandLineInterface {
 
     static let usage = """
         Usage: atom-hub [serve] [options]
-               atom-hub validate-config [options]   check configuration and security; exit 1 on a critical finding in production
+               atom-hub validate-config [options]               the startup checks as a table; exit 1 if critical in production
         \(SecretsCommand.usage)
                atom-hub version
                atom-hub --help

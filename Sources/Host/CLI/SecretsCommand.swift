@@ -16,11 +16,10 @@ enum SecretsCommand {
     }
 
     static let usage = """
-          atom-hub secrets set NAME      store a secret; the value is read from standard input, never argv
-          atom-hub secrets list          names, key ids and update times (never values)
-          atom-hub secrets rotate        re-encrypt everything: OLD_ENCRYPTION_KEY → ENCRYPTION_KEY, one transaction
-          atom-hub secrets import FILE   store {"NAME": "value"} from FILE, verify, then delete FILE
-          (each takes --data-dir PATH)
+               atom-hub secrets set NAME [--data-dir PATH]      store a secret read from standard input (never argv)
+               atom-hub secrets list [--data-dir PATH]          names, key ids and update times (never values)
+               atom-hub secrets rotate [--data-dir PATH]        OLD_ENCRYPTION_KEY → ENCRYPTION_KEY, one transaction
+               atom-hub secrets import FILE [--data-dir PATH]   store {"NAME": "value"}, verify, then delete FILE
         """
 
     /// Parses the arguments after `secrets`.

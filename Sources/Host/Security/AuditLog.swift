@@ -51,7 +51,7 @@ final class AuditLog: Sendable {
     func record(_ event: AuditEvent) {
         let timestamp = milliseconds()
         enqueue { [logger] connection in
-            do { try Self.insert(event, timestamp: timestamp, on: connection) } catch {
+            do { try connection.transaction { try Self.insert(event, timestamp: timestamp, on: connection) } } catch {
                 logger.error("audit row could not be written", [("event_type", event.type.rawValue), ("error", "\(error)")])
             }
         }

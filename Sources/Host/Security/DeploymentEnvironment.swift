@@ -16,7 +16,4 @@ struct DeploymentEnvironment: Sendable, Equatable {
     }
 
     var isProduction: Bool { mode == .production }
-
-    /// True when `ENVIRONMENT` names something other than the two known modes (production rules apply).
-    var isUnrecognised: Bool { declared != nil && declared != "development" && declared != "production" }
 }

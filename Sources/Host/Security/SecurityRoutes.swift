@@ -51,6 +51,7 @@ struct SecurityRoutes {
     /// Each provider: enabled, scheme, replay window, whether checks are enforced and secrets resolve.
     func webhooks() -> Response {
         let skipping = review.skipsSignatureChecks
+        let states = Dictionary(uniqueKeysWithValues: registry.states().map { ($0.id, $0.state) })
         let providers: [JSONValue] = review.providerTypes.map { type in
             let descriptor = type.descriptor
             let enabled = review.configuration.providers[descriptor.id]?.enabled == true
@@ -62,11 +63,21 @@ struct SecurityRoutes {
                 "signature_checks": .string(skipping ? "skipped (development escape hatch)" : "enforced"),
                 "secrets_resolve": .bool(problem == nil),
                 "routes": .array(descriptor.routes.map { .string("\($0.method.rawValue) \($0.path)") }),
+                "instance": .string(Self.describe(states[descriptor.id])),
             ]
             if let problem { object["problem"] = .string(problem) }
             return .object(object)
         }
         return .json(["providers": .array(providers)])
+    }
+
+    /// Whether the registry has created the provider yet.
+    private static func describe(_ state: ProviderRegistry.SlotState?) -> String {
+        switch state {
+        case .ready?: "created"
+        case .failed(let reason)?: "creation failed: \(reason)"
+        case .notCreated?, nil: "not created yet (created on first request)"
+        }
     }
 
     /// One summary: configuration status, store status, and whether the audit log answers.
