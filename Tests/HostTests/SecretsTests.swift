@@ -72,6 +72,41 @@ struct SecretsTests {
         #expect(status == 78, "\(stderr)")
         #expect(stderr.contains("ENCRYPTION_KEY"))
         #expect(stderr.contains("openssl rand -hex 32"))
+        let connection = try Database.openWriter(dataDirectory: directory)
+        #expect(try SecretStore(connection: connection).sealedSecrets().isEmpty)
+        let refused = try AuditLog.select(AuditFilter(type: .configurationRefused), on: connection)
+        #expect(refused.first?.event.details["command"]?.stringValue == "secrets set")
+    }
+
+    @Test("In development without ENCRYPTION_KEY, secrets set generates a key file the hub then uses")
+    func developmentKeyFile() async throws {
+        let plugins = #"{"providers": {"slack": {"enabled": true, "settings": {"signingSecret": "secret:SLACK_SIGNING"}}}}"#
+        try await withHub(plugins: plugins, environment: ["ADMIN_TOKEN": TestHub.adminToken], beforeStart: { data in
+            try Self.administration(data, [:]).set(name: "SLACK_SIGNING", value: TestHub.slackSecret)
+            let attributes = try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent("encryption.key").path)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        }) { hub in
+            let body = SlackSigner.eventBody()
+            let response = try await hub.request("POST", "/api/webhooks/slack", headers: SlackSigner().headers(body: body), body: body)
+            #expect(response.status == 200)
+            let secrets = try await hub.admin("/api/security/secrets").json()
+            #expect(secrets["key_source"]?.stringValue == "development key file")
+        }
+    }
+
+    @Test("A rotation that meets a tampered value rolls back: the old key and every value stay as they were")
+    func rotationRollsBack() throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let administration = try Self.administration(directory, ["ENCRYPTION_KEY": Self.keyA])
+        for name in ["A", "B", "C"] { try administration.set(name: name, value: "value of \(name)") }
+        try administration.store.connection.execute("UPDATE secrets SET nonce = zeroblob(12) WHERE name = 'B'")
+        let before = try administration.store.sealedSecrets()
+        let rotator = try Self.administration(directory, ["ENCRYPTION_KEY": Self.keyB, "OLD_ENCRYPTION_KEY": Self.keyA])
+        #expect(throws: SecretStoreError.tampered(name: "B")) { try rotator.rotate() }
+        #expect(try rotator.store.sealedSecrets().map(\.sealed) == before.map(\.sealed))
+        #expect(try rotator.store.keyRecords().count == 1)
+        #expect(try Self.vault(directory, key: Self.keyA).lookup("C") == "value of C")
     }
 
     @Test("A secret: setting in plugins.json resolves through the store and verifies Slack requests")

@@ -8,6 +8,16 @@ enum SecretsCommand {
         case list
         case rotate
         case importFile(path: String)
+
+        /// The subcommand's name, for audit rows.
+        var name: String {
+            switch self {
+            case .set: "set"
+            case .list: "list"
+            case .rotate: "rotate"
+            case .importFile: "import"
+            }
+        }
     }
 
     struct Invocation: Equatable {
@@ -54,8 +64,12 @@ enum SecretsCommand {
 
     /// Runs `invocation`; `readInput` supplies standard input for `set`.
     static func run(_ invocation: Invocation, environment: HubEnvironment, readInput: () -> [UInt8]) -> ExitCode {
+        let administration: SecretAdministration
+        do { administration = try SecretAdministration.open(dataDirectory: invocation.dataDirectory, environment: environment) } catch {
+            CommandLineInterface.printError("atom-hub: cannot open the secrets store: \(error)")
+            return .failure
+        }
         do {
-            let administration = try SecretAdministration.open(dataDirectory: invocation.dataDirectory, environment: environment)
             switch invocation.action {
             case .set(let name):
                 try SecretStoreError.validate(name: name)
@@ -84,7 +98,9 @@ enum SecretsCommand {
             return .success
         } catch let error as SecretStoreError {
             CommandLineInterface.printError("atom-hub: \(error)")
-            return error.isConfiguration ? .config : .failure
+            guard error.isConfiguration else { return .failure }
+            administration.auditRefusal(error, command: invocation.action.name)
+            return .config
         } catch {
             CommandLineInterface.printError("atom-hub: \(error)")
             return .failure

@@ -94,6 +94,19 @@ struct SecretAdministration {
         return (old.id, new.unlocked.id, count)
     }
 
+    /// Audits a refused command (missing, weak or wrong key); a failure to write is reported, not thrown.
+    func auditRefusal(_ error: SecretStoreError, command: String) {
+        do {
+            try store.connection.transaction {
+                try AuditLog.insert(
+                    AuditEvent(.configurationRefused, severity: .warning, userID: actor, details: ["command": .string("secrets \(command)"), "reason": .string(error.description)]),
+                    timestamp: now, on: store.connection)
+            }
+        } catch {
+            CommandLineInterface.printError("atom-hub: the refusal could not be audited: \(error)")
+        }
+    }
+
     /// Stores every value in one transaction with its audit row; `beforeCommit` runs inside it, last.
     func importValues(_ values: [(name: String, value: String)], source: String, beforeCommit: () throws -> Void) throws -> SecretStore.UnlockedKey {
         for (name, _) in values { try SecretStoreError.validate(name: name) }
