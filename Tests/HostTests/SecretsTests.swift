@@ -37,13 +37,17 @@ struct SecretsTests {
         let data = directory.appendingPathComponent("data")
         let value = "xoxb-plaintext-canary-\(UUID().uuidString)"
         let environment = ["ENCRYPTION_KEY": Self.keyA, "PATH": "/usr/bin:/bin"]
+        // Hold a connection open, as a running hub would, so the WAL and SHM files stay and are scanned too.
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let held = try Database.openWriter(dataDirectory: data)
+        defer { withExtendedLifetime(held) {} }
         let set = HubProcess(arguments: ["secrets", "set", "SLACK_SIGNING", "--data-dir", data.path], environment: environment, input: Array((value + "\n").utf8))
         let (status, stdout, stderr) = try await Blocking.run { try set.runCapturingOutput() }
         #expect(status == 0, "\(stderr)")
         #expect(stdout.contains("stored SLACK_SIGNING"))
         #expect(!stdout.contains(value) && !stderr.contains(value))
         let files = try FileManager.default.contentsOfDirectory(atPath: data.path)
-        #expect(files.contains(Database.fileName))
+        #expect(Set(files).isSuperset(of: [Database.fileName, Database.fileName + "-wal", Database.fileName + "-shm"]), "\(files)")
         #expect(try Self.anyFile(in: data, contains: Array(value.utf8)).isEmpty)
         #expect(try Self.anyFile(in: data, contains: Array(Self.keyA.utf8)).isEmpty)
 

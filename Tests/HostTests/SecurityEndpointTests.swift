@@ -74,7 +74,7 @@ struct SecurityEndpointTests {
             #expect(rows.count == 1)
             #expect(rows.first?["details"]?["provider"]?.stringValue == "slack")
             let webhooks = try await hub.admin("/api/security/webhooks").json()
-            #expect(webhooks["providers"]?.arrayValue?.first?["signature_checks"]?.stringValue?.hasPrefix("skipped") == true)
+            #expect(webhooks["providers"]?.arrayValue?.first?["signature_checks"]?.stringValue?.hasPrefix("skippable") == true)
         }
     }
 

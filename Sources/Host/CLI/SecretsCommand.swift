@@ -27,7 +27,7 @@ enum SecretsCommand {
 
     static let usage = """
                atom-hub secrets set NAME [--data-dir PATH]      store a secret read from standard input (never argv)
-               atom-hub secrets list [--data-dir PATH]          names, key ids and update times (never values)
+               atom-hub secrets list [--data-dir PATH]          names and key ids (never values)
                atom-hub secrets rotate [--data-dir PATH]        OLD_ENCRYPTION_KEY → ENCRYPTION_KEY, one transaction
                atom-hub secrets import FILE [--data-dir PATH]   store {"NAME": "value"}, verify, then delete FILE
         """
@@ -84,10 +84,8 @@ enum SecretsCommand {
                 print("stored \(name) (key \(keyID))")
             case .list:
                 let secrets = try administration.store.sealedSecrets()
-                print("NAME\tKEY_ID\tUPDATED")
-                for secret in secrets {
-                    print("\(secret.name)\t\(secret.keyID)\t\(Date(timeIntervalSince1970: Double(secret.updatedAt) / 1000).ISO8601Format())")
-                }
+                print("NAME\tKEY_ID")
+                for secret in secrets { print("\(secret.name)\t\(secret.keyID)") }
             case .rotate:
                 let (old, new, count) = try administration.rotate()
                 print("rotated \(count) secret(s) from key \(old) to key \(new)")

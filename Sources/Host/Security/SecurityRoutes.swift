@@ -60,7 +60,7 @@ struct SecurityRoutes {
                 "id": .string(descriptor.id), "name": .string(descriptor.displayName), "enabled": .bool(enabled),
                 "verification_scheme": .string(descriptor.verificationScheme?.summary ?? "not described by the provider"),
                 "replay_window_seconds": descriptor.verificationScheme?.replayWindow.map { .number($0.tolerance) } ?? .null,
-                "signature_checks": .string(skipping ? "skipped (development escape hatch)" : "enforced"),
+                "signature_checks": .string(skipping ? "skippable: failed checks run through context.verification are let through (development escape hatch)" : "enforced"),
                 "secrets_resolve": .bool(problem == nil),
                 "routes": .array(descriptor.routes.map { .string("\($0.method.rawValue) \($0.path)") }),
                 "instance": .string(Self.describe(states[descriptor.id])),
