@@ -49,30 +49,47 @@ final class Hub: Sendable {
             eventLog.close()
             throw StartupRefusal(findings: critical)
         }
-        let http = URLSessionHTTPClient()
-        let publicBaseURL = options.publicBaseURL ?? environment["ATOM_PUBLIC_URL"]
-        let verification = Self.verificationPolicy(review: review, audit: auditLog, logger: logger)
-        let registry = ProviderRegistry(types: providerTypes, configuration: review.configuration, logger: logger.labelled("registry")) { type, entry in
-            let id = type.descriptor.id
-            return ProviderContext(
-                providerID: id, settings: review.settings(for: type, entry: entry), events: ProviderEventSink(provider: id, log: eventLog),
-                logger: logger.labelled(id), clock: clock, http: http, publicBaseURL: publicBaseURL, verification: verification(id))
-        }
         let readiness = Readiness()
-        let router = try Self.routes(
-            providerTypes: providerTypes,
-            hostRoutes: HostRoutes(eventLog: eventLog, isReady: { readiness.isReady }),
-            securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog))
-        let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
-        let responder = HubResponder(
-            router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
-            logger: logger.labelled("http"))
+        let registry: ProviderRegistry
+        let responder: HubResponder
+        do {
+            registry = Self.registry(
+                review: review, options: options, environment: environment, eventLog: eventLog, auditLog: auditLog, clock: clock, logger: logger)
+            let router = try Self.routes(
+                providerTypes: providerTypes,
+                hostRoutes: HostRoutes(eventLog: eventLog, isReady: { readiness.isReady }),
+                securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog))
+            let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
+            responder = HubResponder(
+                router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
+                logger: logger.labelled("http"))
+        } catch {
+            auditLog.close()
+            eventLog.close()
+            throw error
+        }
         self.logger = logger
         self.eventLog = eventLog
         self.auditLog = auditLog
         self.registry = registry
         self.readiness = readiness
         self.server = HTTPServer(configuration: options.server, responder: responder, logger: logger.labelled("http"))
+    }
+
+    /// The lazy provider registry; each provider's context resolves settings through the review's secrets.
+    private static func registry(
+        review: SecurityReview, options: HubOptions, environment: HubEnvironment, eventLog: EventLog, auditLog: AuditLog, clock: any WallClock,
+        logger: Logger
+    ) -> ProviderRegistry {
+        let http = URLSessionHTTPClient()
+        let publicBaseURL = options.publicBaseURL ?? environment["ATOM_PUBLIC_URL"]
+        let verification = verificationPolicy(review: review, audit: auditLog, logger: logger)
+        return ProviderRegistry(types: review.providerTypes, configuration: review.configuration, logger: logger.labelled("registry")) { type, entry in
+            let id = type.descriptor.id
+            return ProviderContext(
+                providerID: id, settings: review.settings(for: type, entry: entry), events: ProviderEventSink(provider: id, log: eventLog),
+                logger: logger.labelled(id), clock: clock, http: http, publicBaseURL: publicBaseURL, verification: verification(id))
+        }
     }
 
     /// The route table: host and security routes, then every provider's declared routes (which may

@@ -130,3 +130,19 @@ struct AuditAndAdminTests {
         #expect(limiter.retryAfter("c") != nil, "finished windows were swept")
     }
 }
+
+/// Declares a route under the admin gate's prefix, which the host refuses.
+final class AdminSquatterProvider: Provider {
+    static let descriptor = ProviderDescriptor(id: "squatter", displayName: "Squatter", routes: [.get("/api/security/open") { (_: AdminSquatterProvider, _) in .empty() }])
+    init(context: ProviderContext) throws {}
+}
+
+extension AuditAndAdminTests {
+    @Test("A provider cannot declare a route under /api/admin/ or /api/security/")
+    func providersStayOutOfAdminPrefixes() throws {
+        let error = #expect(throws: RouteConflictError.self) {
+            _ = try TestHub(plugins: #"{"providers": {}}"#, providerTypes: [AdminSquatterProvider.self])
+        }
+        #expect(error?.description.contains("squatter") == true)
+    }
+}
