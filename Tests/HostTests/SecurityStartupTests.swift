@@ -109,4 +109,20 @@ struct SecurityStartupTests {
         #expect(rows.first.map { "\($0.json)".contains("SECRET_KEY") } == true)
         #expect(rows.first.map { "\($0.json)".contains("changeme") } == false)
     }
+
+    @Test("A development key file readable by others is refused (exit 78), never silently used")
+    func exposedKeyFileIsRefused() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = directory.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let file = data.appendingPathComponent("secret.key")
+        try Data((Self.strongKey + "\n").utf8).write(to: file)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+        let hub = HubProcess(arguments: ["--port", "0", "--data-dir", data.path], environment: ProcessTests.environment)
+        let (status, stderr) = try await Blocking.run { try hub.runToExit() }
+        #expect(status == 78, "\(stderr)")
+        #expect(stderr.contains("chmod 600"))
+        #expect(!stderr.contains(Self.strongKey))
+    }
 }
