@@ -139,7 +139,7 @@ struct SecretsTests {
         for (name, value) in values { try before.set(name: name, value: value) }
         let oldSealed = try before.store.sealedSecrets()
         let oldKey = try #require(try before.store.keyRecords().first)
-        try before.store.checkpoint()
+        #expect(try before.store.checkpoint())
         #expect(try !Self.anyFile(in: directory, contains: oldSealed[0].sealed.ciphertextAndTag).isEmpty, "the scan must see stored ciphertext")
 
         let rotator = try Self.administration(directory, ["ENCRYPTION_KEY": Self.keyB, "OLD_ENCRYPTION_KEY": Self.keyA])

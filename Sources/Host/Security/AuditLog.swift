@@ -4,16 +4,23 @@ import PluginAPI
 import Synchronization
 
 /// The security audit log: its own SQLite connection on its own thread, so writes (BEGIN IMMEDIATE,
-/// fsync) never block a request or the cooperative pool. Recording is fire-and-forget; queries run
-/// on the same thread after everything recorded before them.
+/// fsync) never block a request or the cooperative pool. Recording is fire-and-forget; rows queued
+/// together are committed in one transaction (group commit); queries run on the same thread after
+/// everything recorded before them.
 ///
 /// Flood-prone events (bad signatures, admin auth failures) go through ``recordThrottled(_:key:)``:
 /// the first per key and minute is written, the rest are counted and written as one summary row
 /// (`details.suppressed`) when the minute is over. Rows older than `retentionDays` are deleted at
 /// startup and hourly.
 final class AuditLog: Sendable {
+    /// Work for the audit thread, in order.
+    private enum Job {
+        case insert(AuditEvent, timestamp: Int64)
+        case run(@Sendable (SQLiteConnection) -> Void)
+    }
+
     private struct Jobs {
-        var pending: [@Sendable (SQLiteConnection) -> Void] = []
+        var pending: [Job] = []
         var closed = false
     }
 
@@ -44,17 +51,12 @@ final class AuditLog: Sendable {
             run(connection)
             finished.signal()
         }
-        enqueue { [self] connection in applyRetention(connection) }
+        enqueue(.run { [self] connection in applyRetention(connection) })
     }
 
     /// Writes `event` (asynchronously, in order).
     func record(_ event: AuditEvent) {
-        let timestamp = milliseconds()
-        enqueue { [logger] connection in
-            do { try connection.transaction { try Self.insert(event, timestamp: timestamp, on: connection) } } catch {
-                logger.error("audit row could not be written", [("event_type", event.type.rawValue), ("error", "\(error)")])
-            }
-        }
+        enqueue(.insert(event, timestamp: milliseconds()))
     }
 
     /// Writes `event` unless another with the same `key` was written this minute; those are counted instead.
@@ -99,9 +101,9 @@ final class AuditLog: Sendable {
     /// Rows matching `filter`, newest first; runs after every earlier `record`.
     func query(_ filter: AuditFilter) async throws -> [AuditRecord] {
         try await withCheckedThrowingContinuation { continuation in
-            let accepted = enqueue { connection in
+            let accepted = enqueue(.run { connection in
                 continuation.resume(with: Result { try Self.select(filter, on: connection) })
-            }
+            })
             if !accepted { continuation.resume(throwing: EventLogError(description: "the audit log is closed")) }
         }
     }
@@ -173,7 +175,7 @@ final class AuditLog: Sendable {
     // MARK: - Writer thread
 
     @discardableResult
-    private func enqueue(_ job: @escaping @Sendable (SQLiteConnection) -> Void) -> Bool {
+    private func enqueue(_ job: Job) -> Bool {
         let accepted = jobs.withLock { state in
             guard !state.closed else { return false }
             state.pending.append(job)
@@ -201,8 +203,31 @@ final class AuditLog: Sendable {
                 defer { state.pending.removeAll() }
                 return (state.pending, state.closed)
             }
-            batch.forEach { $0(connection) }
+            var rows: [(AuditEvent, Int64)] = []
+            for job in batch {
+                switch job {
+                case .insert(let event, let timestamp):
+                    rows.append((event, timestamp))
+                case .run(let work):
+                    commit(rows, on: connection)
+                    rows.removeAll()
+                    work(connection)
+                }
+            }
+            commit(rows, on: connection)
             if closed { return }
+        }
+    }
+
+    /// Writes `rows` in one transaction; a failure is logged (the audit log never fails a request).
+    private func commit(_ rows: [(AuditEvent, Int64)], on connection: SQLiteConnection) {
+        guard !rows.isEmpty else { return }
+        do {
+            try connection.transaction {
+                for (event, timestamp) in rows { try Self.insert(event, timestamp: timestamp, on: connection) }
+            }
+        } catch {
+            logger.error("audit rows could not be written", [("rows", "\(rows.count)"), ("first_event_type", rows[0].0.type.rawValue), ("error", "\(error)")])
         }
     }
 

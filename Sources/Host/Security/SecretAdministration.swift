@@ -45,8 +45,15 @@ struct SecretAdministration {
             if let new { try store.insert(new) }
             return try body()
         }
-        try store.checkpoint()
+        try finish()
         return result
+    }
+
+    /// Truncates the WAL; warns when a reader (a running hub) kept that from completing.
+    private func finish() throws {
+        guard try !store.checkpoint() else { return }
+        CommandLineInterface.printError(
+            "atom-hub: warning: another process is reading the database, so the WAL could not be truncated; replaced ciphertext stays in \(Database.fileName)-wal until the hub stops or the next checkpoint")
     }
 
     /// Stores `value` as `name`; returns the key id that sealed it.
@@ -90,7 +97,7 @@ struct SecretAdministration {
                 timestamp: now, on: store.connection)
             return values.count
         }
-        try store.checkpoint()
+        try finish()
         return (old.id, new.unlocked.id, count)
     }
 

@@ -156,8 +156,12 @@ final class SecretStore {
         return text
     }
 
-    /// Writes the WAL back into the database file and truncates it, so replaced pages do not linger there.
-    func checkpoint() throws {
-        _ = try connection.scalarText("PRAGMA wal_checkpoint(TRUNCATE)")
+    /// Writes the WAL back into the database file and truncates it, so replaced pages do not linger
+    /// there. Returns false when another connection's open read kept it from completing.
+    func checkpoint() throws -> Bool {
+        let statement = try connection.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
+        defer { statement.reset() }
+        guard try statement.step() else { return false }
+        return statement.int64(0) == 0
     }
 }
