@@ -48,6 +48,10 @@ struct SecretsTests {
         #expect(!stdout.contains(value) && !stderr.contains(value))
         let files = try FileManager.default.contentsOfDirectory(atPath: data.path)
         #expect(Set(files).isSuperset(of: [Database.fileName, Database.fileName + "-wal", Database.fileName + "-shm"]), "\(files)")
+        for name in files {
+            let mode = try FileManager.default.attributesOfItem(atPath: data.appendingPathComponent(name).path)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(name) is readable by others")
+        }
         #expect(try Self.anyFile(in: data, contains: Array(value.utf8)).isEmpty)
         #expect(try Self.anyFile(in: data, contains: Array(Self.keyA.utf8)).isEmpty)
 

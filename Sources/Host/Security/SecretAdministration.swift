@@ -21,7 +21,13 @@ struct SecretAdministration {
         let store = try SecretStore(connection: Database.openWriter(dataDirectory: dataDirectory))
         return SecretAdministration(
             store: store, deployment: DeploymentEnvironment(environment), environment: environment, dataDirectory: dataDirectory,
-            actor: "cli:\(environment["USER"] ?? "unknown")", clock: clock)
+            actor: "cli:\(environment["USER"] ?? userName())", clock: clock)
+    }
+
+    /// The effective user's login name, or its uid.
+    private static func userName() -> String {
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return "uid \(geteuid())" }
+        return String(cString: name)
     }
 
     private var now: Int64 { Int64(clock.now() * 1000) }

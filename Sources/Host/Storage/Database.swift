@@ -69,7 +69,12 @@ enum Database {
 
     /// Opens a read-write connection with the hub's pragmas: WAL, synchronous=FULL, foreign keys.
     static func openWriter(dataDirectory: URL) throws -> SQLiteConnection {
-        let connection = try SQLiteConnection(path: dataDirectory.appendingPathComponent(fileName).path)
+        let path = dataDirectory.appendingPathComponent(fileName).path
+        let connection = try SQLiteConnection(path: path)
+        // Owner only: the file holds encrypted secrets and the audit log (SQLite gives WAL and SHM the same mode).
+        guard chmod(path, 0o600) == 0 else {
+            throw SQLiteError(code: 0, message: "cannot restrict \(path) to its owner: \(System.errorDescription(errno))", sql: nil)
+        }
         let mode = try connection.scalarText("PRAGMA journal_mode = WAL")
         guard mode?.lowercased() == "wal" else {
             throw SQLiteError(code: 0, message: "the database refused WAL mode (answered \(mode ?? "nothing"))", sql: nil)
