@@ -81,6 +81,12 @@ struct AuditAndAdminTests {
             #expect(failures.first?["ip_address"]?.stringValue == "127.0.0.1")
             let limited = try await Self.auditRows(hub, type: .adminRateLimited)
             #expect(limited.count == 1)
+            let critical = try await hub.admin("/api/security/audit?severity=critical").json()["events"]?.arrayValue ?? []
+            #expect(critical.map { $0["event_type"]?.stringValue } == ["admin_rate_limited"])
+            let future = try await hub.admin("/api/security/audit?since=\(Int(clock.now()) + 3600)").json()["events"]?.arrayValue ?? []
+            #expect(future.isEmpty)
+            let limitedToOne = try await hub.admin("/api/security/audit?limit=1").json()["events"]?.arrayValue ?? []
+            #expect(limitedToOne.count == 1)
             let all = try await hub.admin("/api/security/audit?limit=1000")
             #expect(!String(decoding: all.body, as: UTF8.self).contains("guess-"))
         }
