@@ -58,4 +58,19 @@ struct SecretVault: Sendable {
         guard let key else { throw .noEncryptionKey }
         return try SecretStore.open(secret, with: key)
     }
+
+    /// `ready` or `unavailable`, for reports.
+    var statusName: String {
+        if case .unavailable = status { return "unavailable" }
+        return "ready"
+    }
+
+    /// Where the key comes from, for reports.
+    var keySourceName: String {
+        switch keySource.origin {
+        case .environment: "ENCRYPTION_KEY"
+        case .generated: "development key file"
+        case .absent: "none"
+        }
+    }
 }

@@ -123,20 +123,3 @@ struct SecurityRoutes {
         return .json(["events": .array(records.map(\.json))])
     }
 }
-
-extension SecretVault {
-    /// `ready` or `unavailable`, for reports.
-    var statusName: String {
-        if case .unavailable = status { return "unavailable" }
-        return "ready"
-    }
-
-    /// Where the key comes from, for reports.
-    var keySourceName: String {
-        switch keySource.origin {
-        case .environment: "ENCRYPTION_KEY"
-        case .generated: "development key file"
-        case .absent: "none"
-        }
-    }
-}
