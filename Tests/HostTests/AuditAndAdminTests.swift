@@ -102,6 +102,26 @@ struct AuditAndAdminTests {
         }
     }
 
+    @Test("Throttling is bounded: with the table full, new keys share one overflow row per type and minute")
+    func throttlingOverflow() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let clock = TestClock(1_800_000_000)
+        let log = try AuditLog(dataDirectory: directory, retentionDays: 90, clock: clock, logger: .disabled, maximumWindows: 1)
+        for address in ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"] {
+            log.recordThrottled(AuditEvent(.adminAuthFailure, severity: .warning, ipAddress: address), key: address)
+        }
+        var rows = try await log.query(AuditFilter())
+        #expect(rows.count == 2)
+        #expect(rows.filter { $0.event.details["overflow"] != nil }.count == 1)
+        clock.advance(by: 60)
+        log.flushFinishedWindows()
+        rows = try await log.query(AuditFilter())
+        log.close()
+        #expect(rows.count == 3)
+        #expect(rows.first?.event.details["suppressed"]?.numberValue == 2)
+    }
+
     @Test("Retention deletes rows older than AUDIT_RETENTION_DAYS at startup")
     func retention() async throws {
         let directory = try TemporaryDirectory.make()

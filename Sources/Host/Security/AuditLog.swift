@@ -39,12 +39,13 @@ final class AuditLog: Sendable {
     private let logger: Logger
     let retentionDays: Int
     /// Most throttling keys held; beyond it, new keys share one overflow key per event type.
-    private let maximumWindows = 10_000
+    private let maximumWindows: Int
 
     /// Opens the database in `dataDirectory`, applies retention and starts the writer thread.
-    init(dataDirectory: URL, retentionDays: Int, clock: any WallClock, logger: Logger) throws {
+    init(dataDirectory: URL, retentionDays: Int, clock: any WallClock, logger: Logger, maximumWindows: Int = 10_000) throws {
         let connection = try Database.openWriter(dataDirectory: dataDirectory)
         self.retentionDays = retentionDays
+        self.maximumWindows = maximumWindows
         self.clock = clock
         self.logger = logger
         WriterBox.startThread(named: "atom-hub.audit", owning: connection) { [self] connection in
@@ -62,9 +63,13 @@ final class AuditLog: Sendable {
     /// Writes `event` unless another with the same `key` was written this minute; those are counted instead.
     func recordThrottled(_ event: AuditEvent, key: String) {
         let minute = milliseconds() / 60_000
+        var event = event
         let (write, summary) = windows.withLock { windows -> (Bool, AuditEvent?) in
             var key = "\(event.type.rawValue)|\(key)"
-            if windows[key] == nil && windows.count >= maximumWindows { key = "\(event.type.rawValue)|overflow" }
+            if windows[key] == nil && windows.count >= maximumWindows {
+                key = "\(event.type.rawValue)|overflow"
+                event.details["overflow"] = "the throttling table is full: this row stands for many addresses and keys"
+            }
             if var window = windows[key], window.minute == minute {
                 window.suppressed += 1
                 windows[key] = window
