@@ -83,4 +83,30 @@ struct SecretImportTests {
             #expect(try SecretsTests.anyFile(in: data, contains: Array(value.utf8)).isEmpty)
         }
     }
+
+    @Test("A real SIGKILL at each step of the CLI import (debug build) loses nothing; running it again completes it", arguments: SecretImport.Step.allCases)
+    func killedAtEachStep(_ step: SecretImport.Step) async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = try Self.writeFile(in: directory)
+        let original = try Data(contentsOf: file)
+        let data = directory.appendingPathComponent("data")
+        let environment = ["ENCRYPTION_KEY": SecretsTests.keyA, "PATH": "/usr/bin:/bin"]
+        let killed = HubProcess(arguments: ["secrets", "import", file.path, "--data-dir", data.path], environment: environment.merging(["ATOM_DEBUG_KILL_AT": step.rawValue]) { $1 })
+        _ = try await Blocking.run { try killed.runCapturingOutput() }
+        #expect(killed.process.terminationReason == .uncaughtSignal && killed.process.terminationStatus == SIGKILL)
+
+        #expect(try Data(contentsOf: file) == original)
+        let stored = try Self.stored(data)
+        switch step {
+        case .parsed, .stored: #expect(stored.isEmpty)
+        case .committed, .verified: #expect(stored == Self.values)
+        }
+
+        let again = HubProcess(arguments: ["secrets", "import", file.path, "--data-dir", data.path], environment: environment)
+        let (status, _, stderr) = try await Blocking.run { try again.runCapturingOutput() }
+        #expect(status == 0, "\(stderr)")
+        #expect(!FileManager.default.fileExists(atPath: file.path))
+        #expect(try Self.stored(data) == Self.values)
+    }
 }

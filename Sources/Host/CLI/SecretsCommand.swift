@@ -90,7 +90,15 @@ enum SecretsCommand {
                 let (old, new, count) = try administration.rotate()
                 print("rotated \(count) secret(s) from key \(old) to key \(new)")
             case .importFile(let path):
-                let names = try SecretImport(administration: administration).run(file: URL(fileURLWithPath: path))
+                var importer = SecretImport(administration: administration)
+                #if DEBUG
+                // Debug builds only: ATOM_DEBUG_KILL_AT=<step> SIGKILLs the process at that step, so tests can
+                // show that a real kill between steps loses nothing. Release builds do not contain this.
+                if let step = environment["ATOM_DEBUG_KILL_AT"].flatMap(SecretImport.Step.init(rawValue:)) {
+                    importer.failpoint = { if $0 == step { raise(SIGKILL) } }
+                }
+                #endif
+                let names = try importer.run(file: URL(fileURLWithPath: path))
                 print("imported \(names.count) secret(s) and removed \(path): \(names.joined(separator: ", "))")
             }
             return .success

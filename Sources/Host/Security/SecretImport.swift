@@ -14,7 +14,7 @@ import Glibc
 /// the import again is harmless (it stores the same values).
 struct SecretImport {
     /// The points between steps, where tests inject failures.
-    enum Step: Sendable, CaseIterable {
+    enum Step: String, Sendable, CaseIterable {
         case parsed
         /// Inside the transaction, after every value is written, before the commit.
         case stored
