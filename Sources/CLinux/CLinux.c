@@ -68,3 +68,8 @@ long atom_raise_nofile_limit(void) {
     }
     return (long)limit.rlim_cur;
 }
+
+int atom_set_linger_reset(int fd) {
+    struct linger value = { .l_onoff = 1, .l_linger = 0 };
+    return setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, sizeof(value));
+}

@@ -18,51 +18,95 @@ struct HubOptions: Sendable {
 final class Hub: Sendable {
     let registry: ProviderRegistry
     let eventLog: EventLog
+    let auditLog: AuditLog
     let server: HTTPServer
     let logger: Logger
     private let readiness: Readiness
 
-    /// Loads configuration, validates providers and routes, and opens storage. Throws
-    /// `ConfigurationError` or `RouteConflictError` for configuration problems (exit 78).
+    /// Loads configuration, runs the security review, validates providers and routes, and opens storage.
+    /// Throws `ConfigurationError` or `RouteConflictError` for configuration problems, and
+    /// `StartupRefusal` for a critical security finding under production rules (all exit 78).
     init(
         options: HubOptions, environment: HubEnvironment = .process, clock: any WallClock = SystemClock(),
         logger: Logger, providerTypes: [any Provider.Type] = allProviders
     ) throws {
         try Self.checkUniqueIDs(providerTypes)
-        let configuration = try PluginsConfiguration.load(
-            path: options.pluginsPath, isDefaultPath: options.pluginsPathIsDefault, knownProviders: providerTypes.map { $0.descriptor.id })
-        if configuration.isDefault {
-            logger.warning("no plugins.json at the default path; every built-in provider is enabled with default settings", [("path", options.pluginsPath)])
-        }
-        try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let review = try SecurityReview.prepare(options: options, environment: environment, providerTypes: providerTypes, create: true)
+        Self.announce(review, logger: logger)
         let eventLog = try EventLog(dataDirectory: options.dataDirectory, logger: logger.labelled("events"))
-        let http = URLSessionHTTPClient()
-        let publicBaseURL = options.publicBaseURL ?? environment["ATOM_PUBLIC_URL"]
-        let authentication = AdminAuthentication(environment: environment)
-        let registry = ProviderRegistry(types: providerTypes, configuration: configuration, logger: logger.labelled("registry")) { type, entry in
-            Self.context(
-                for: type, entry: entry, environment: environment, eventLog: eventLog, clock: clock, logger: logger, http: http,
-                publicBaseURL: publicBaseURL, authentication: authentication)
+        let auditLog: AuditLog
+        do {
+            auditLog = try AuditLog(dataDirectory: options.dataDirectory, retentionDays: review.auditRetentionDays ?? 90, clock: clock, logger: logger.labelled("audit"))
+        } catch {
+            eventLog.close()
+            throw error
+        }
+        let critical = review.findings().filter { $0.severity == .critical }
+        if review.deployment.isProduction && !critical.isEmpty {
+            auditLog.record(
+                AuditEvent(.configurationRefused, severity: .critical, details: ["findings": .array(critical.map { .string("\($0.subject): \($0.message)") })]))
+            auditLog.close()
+            eventLog.close()
+            throw StartupRefusal(findings: critical)
         }
         let readiness = Readiness()
-        let router = try Self.routes(
-            providerTypes: providerTypes,
-            hostRoutes: HostRoutes(eventLog: eventLog, authentication: authentication, isReady: { readiness.isReady }))
-        let responder = HubResponder(router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, logger: logger.labelled("http"))
+        let registry: ProviderRegistry
+        let responder: HubResponder
+        do {
+            registry = Self.registry(
+                review: review, options: options, environment: environment, eventLog: eventLog, auditLog: auditLog, clock: clock, logger: logger)
+            let router = try Self.routes(
+                providerTypes: providerTypes,
+                hostRoutes: HostRoutes(eventLog: eventLog, isReady: { readiness.isReady }),
+                securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog))
+            let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
+            responder = HubResponder(
+                router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
+                logger: logger.labelled("http"))
+        } catch {
+            auditLog.close()
+            eventLog.close()
+            throw error
+        }
         self.logger = logger
         self.eventLog = eventLog
+        self.auditLog = auditLog
         self.registry = registry
         self.readiness = readiness
         self.server = HTTPServer(configuration: options.server, responder: responder, logger: logger.labelled("http"))
     }
 
-    /// The route table: host routes, then every provider's declared routes.
-    private static func routes(providerTypes: [any Provider.Type], hostRoutes: HostRoutes) throws -> Router {
+    /// The lazy provider registry; each provider's context resolves settings through the review's secrets.
+    private static func registry(
+        review: SecurityReview, options: HubOptions, environment: HubEnvironment, eventLog: EventLog, auditLog: AuditLog, clock: any WallClock,
+        logger: Logger
+    ) -> ProviderRegistry {
+        let http = URLSessionHTTPClient()
+        let publicBaseURL = options.publicBaseURL ?? environment["ATOM_PUBLIC_URL"]
+        let verification = verificationPolicy(review: review, audit: auditLog, logger: logger)
+        let authentication = AdminAuthentication(environment: environment)
+        return ProviderRegistry(types: review.providerTypes, configuration: review.configuration, logger: logger.labelled("registry")) { type, entry in
+            let id = type.descriptor.id
+            let events = ProviderEventSink(provider: id, log: eventLog)
+            return ProviderContext(
+                providerID: id, settings: review.settings(for: type, entry: entry), events: events,
+                logger: logger.labelled(id), clock: clock, http: http, publicBaseURL: publicBaseURL, storedEvents: events,
+                requireAdmin: { request throws(HTTPError) in try authentication.authorize(request) }, verification: verification(id))
+        }
+    }
+
+    /// The route table: host and security routes, then every provider's declared routes (which may
+    /// not use the admin gate's prefixes).
+    private static func routes(providerTypes: [any Provider.Type], hostRoutes: HostRoutes, securityRoutes: SecurityRoutes) throws -> Router {
         var router = Router()
         try hostRoutes.register(in: &router)
+        try securityRoutes.register(in: &router)
         for type in providerTypes {
             let descriptor = type.descriptor
             for route in descriptor.routes {
+                if AdminGate.covers(route.path) {
+                    throw RouteConflictError(description: "provider '\(descriptor.id)' declares \(route.path), under the host's admin prefixes \(AdminGate.prefixes)")
+                }
                 try router.add(
                     method: route.method, template: route.path, maxBodyBytes: route.maxBodyBytes,
                     owner: .provider(id: descriptor.id, route: route), declaredBy: "provider '\(descriptor.id)'")
@@ -71,23 +115,34 @@ final class Hub: Sendable {
         return router
     }
 
-    /// What a provider is created with.
-    private static func context(
-        for type: any Provider.Type, entry: ProviderEntry, environment: HubEnvironment, eventLog: EventLog, clock: any WallClock, logger: Logger,
-        http: any HTTPClient, publicBaseURL: String?, authentication: AdminAuthentication
-    ) -> ProviderContext {
-        let id = type.descriptor.id
-        let events = ProviderEventSink(provider: id, log: eventLog)
-        return ProviderContext(
-            providerID: id,
-            settings: ProviderSettings(values: entry.settings, specs: type.descriptor.settings, environment: environment.lookup, secrets: noSecretStore),
-            events: events,
-            logger: logger.labelled(id),
-            clock: clock,
-            http: http,
-            publicBaseURL: publicBaseURL,
-            storedEvents: events,
-            requireAdmin: { request throws(HTTPError) in try authentication.authorize(request) })
+    /// Logs the development banner, key-file notes and every finding that is not ok.
+    private static func announce(_ review: SecurityReview, logger: Logger) {
+        if review.deployment.declared == nil {
+            logger.warning("**** DEVELOPMENT MODE: ENVIRONMENT is not set, so development rules apply (weak keys allowed, keys generated). Set ENVIRONMENT=production for any real deployment. ****")
+        }
+        if case .generated(let path, true) = review.secretKey.origin {
+            logger.warning("SECRET_KEY is not set: generated a development key (mode 0600); restarts reuse it", [("path", path)])
+        }
+        for finding in review.findings() where finding.severity != .ok {
+            let metadata = [("subject", finding.subject), ("recommendation", finding.recommendation)]
+            if finding.severity == .critical {
+                logger.error(finding.message, metadata)
+            } else {
+                logger.warning(finding.message, metadata)
+            }
+        }
+    }
+
+    /// Per provider: enforced, or (development with `ATOM_DEV_SKIP_SIGNATURES=1`) skipping with a warning and an audit row.
+    private static func verificationPolicy(review: SecurityReview, audit: AuditLog, logger: Logger) -> @Sendable (String) -> VerificationPolicy {
+        guard review.skipsSignatureChecks else { return { _ in .enforced } }
+        return { provider in
+            .skipping { failure in
+                logger.warning("signature check SKIPPED (ATOM_DEV_SKIP_SIGNATURES=1)", [("provider", provider), ("failure", failure.error)])
+                audit.record(
+                    AuditEvent(.signatureCheckSkipped, severity: .warning, details: ["provider": .string(provider), "failure": .string(failure.error), "detail": .string(failure.detail)]))
+            }
+        }
     }
 
     /// Starts serving; returns the bound port.
@@ -102,11 +157,7 @@ final class Hub: Sendable {
         readiness.isReady = false
         server.shutdown()
         eventLog.close()
-    }
-
-    /// Until the encrypted secrets store exists, `secret:` references cannot resolve.
-    @Sendable private static func noSecretStore(_ name: String) throws -> String? {
-        throw ProviderSetupError("secret:\(name) needs the encrypted secrets store, which this build does not have yet")
+        auditLog.close()
     }
 
     private static func checkUniqueIDs(_ types: [any Provider.Type]) throws {

@@ -38,7 +38,12 @@ struct ProcessTests {
         #expect(stderr.contains("does not exist"))
     }
 
-    @Test("Bad flags print usage and exit 64", arguments: [["--port", "eighty"], ["--bogus"], ["launch"], ["--port"]])
+    @Test(
+        "Bad flags print usage and exit 64",
+        arguments: [
+            ["--port", "eighty"], ["--bogus"], ["launch"], ["--port"], ["validate-config", "--bogus"], ["secrets"], ["secrets", "set"],
+            ["secrets", "set", "A", "B"], ["secrets", "list", "--data-dir"], ["secrets", "shred"], ["secrets", "import"],
+        ])
     func badFlags(_ arguments: [String]) async throws {
         let hub = HubProcess(arguments: arguments, environment: Self.environment)
         let (status, stderr) = try await Blocking.run { try hub.runToExit() }

@@ -24,6 +24,9 @@ int atom_local_port(int fd);
 /// Sets an int-valued socket option.
 int atom_setsockopt_int(int fd, int level, int name, int value);
 
+/// SO_LINGER {on, 0}: the next close() sends RST and discards unsent data.
+int atom_set_linger_reset(int fd);
+
 /// Raises the soft open-file limit to the hard limit; returns the new soft limit.
 long atom_raise_nofile_limit(void);
 #endif

@@ -1,7 +1,7 @@
 import PluginAPI
 
-/// Guards `/api/admin/*` and provider routes that expose stored data: `Authorization: Bearer <ADMIN_TOKEN>`
-/// (see ``AdminToken``). With no `ADMIN_TOKEN` configured, admin routes are closed (403), never open.
+/// Checks the admin token (see ``AdminToken``) for `/api/admin/*` and `/api/security/*` (through ``AdminGate``)
+/// and for provider routes that expose stored data. With no `ADMIN_TOKEN` configured, admin routes are closed (403), never open.
 struct AdminAuthentication: Sendable {
     let environment: HubEnvironment
 

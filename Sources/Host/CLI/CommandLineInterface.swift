@@ -34,7 +34,8 @@ enum CommandLineInterface {
         Limits and timeouts (flag, or the environment variable in brackets):
         \(ServerOption.usage)
 
-        Environment: ADMIN_TOKEN (admin API), SLACK_SIGNING_SECRET, LOG_LEVEL (debug|info|warning|error).
+        Environment: ENVIRONMENT (development|production), SECRET_KEY, ENCRYPTION_KEY, ADMIN_TOKEN (admin API),
+        AUDIT_RETENTION_DAYS, SLACK_SIGNING_SECRET, LOG_LEVEL (debug|info|warning|error).
         """
 
     /// A command-line mistake: the message is printed with the usage and the exit code is 64.
@@ -44,6 +45,8 @@ enum CommandLineInterface {
 
     enum Command {
         case serve(HubOptions)
+        case validateConfig(HubOptions)
+        case secrets(SecretsCommand.Invocation)
         case version
         case help
     }
@@ -55,11 +58,19 @@ enum CommandLineInterface {
             rest = rest.dropFirst()
             switch first {
             case "serve": break
+            case "validate-config": return try parseOptions(rest, environment: environment).map(Command.validateConfig) ?? .help
+            case "secrets": return .secrets(try SecretsCommand.parse(rest))
             case "version": return rest.isEmpty ? .version : try unexpected(rest.first!)
             case "help": return .help
             default: throw UsageError(description: "unknown command '\(first)'")
             }
         }
+        return try parseOptions(rest, environment: environment).map(Command.serve) ?? .help
+    }
+
+    /// Parses serve's options (validate-config takes the same); nil when they ask for help.
+    private static func parseOptions(_ arguments: ArraySlice<String>, environment: HubEnvironment) throws(UsageError) -> HubOptions? {
+        var rest = arguments
         var options = HubOptions()
         for option in ServerOption.all {
             if let value = environment[option.environmentVariable] { try option.apply(&options.server, value) }
@@ -77,7 +88,7 @@ enum CommandLineInterface {
                 return next
             }
             switch name {
-            case "-h", "--help": return .help
+            case "-h", "--help": return nil
             case "--host": options.server.host = try value()
             case "--port":
                 let text = try value()
@@ -100,10 +111,10 @@ enum CommandLineInterface {
         if (options.server.tlsCertificatePath == nil) != (options.server.tlsKeyPath == nil) {
             throw UsageError(description: "--tls-cert and --tls-key go together")
         }
-        return .serve(options)
+        return options
     }
 
-    private static func unexpected(_ argument: String) throws(UsageError) -> Command {
+    private static func unexpected<T>(_ argument: String) throws(UsageError) -> T {
         throw UsageError(description: "unknown option '\(argument)'")
     }
 
@@ -123,6 +134,10 @@ enum CommandLineInterface {
             return .success
         case .serve(let options):
             return serve(options, environment: environment)
+        case .validateConfig(let options):
+            return validateConfig(options, environment: environment)
+        case .secrets(let invocation):
+            return SecretsCommand.run(invocation, environment: environment) { Array(FileHandle.standardInput.readDataToEndOfFile()) }
         }
     }
 

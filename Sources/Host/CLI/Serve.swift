@@ -17,6 +17,9 @@ extension CommandLineInterface {
         } catch let error as RouteConflictError {
             printError("atom-hub: configuration error: \(error)")
             return .config
+        } catch let error as StartupRefusal {
+            printError("atom-hub: \(error)")
+            return .config
         } catch {
             printError("atom-hub: cannot start: \(error)")
             return .failure

@@ -521,7 +521,12 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             case .readingHead where connection.requestStarted, .readingBody:
                 // A slow client: tell it, then close (slowloris, slow POST).
                 fail(connection, HTTPParseError(status: 408, reason: "the request was not received in time"))
-            case .readingHead, .writing, .lingering, .handling:
+            case .writing:
+                // A reader that stopped reading: reset rather than close, so the kernel drops the unsent
+                // response at once instead of holding it (and the socket) for a peer that will not take it.
+                _ = atom_set_linger_reset(connection.fd)
+                closeConnection(connection)
+            case .readingHead, .lingering, .handling:
                 closeConnection(connection)
             }
         }

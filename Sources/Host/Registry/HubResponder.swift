@@ -5,6 +5,8 @@ struct HubResponder: HTTPResponder {
     let router: Router
     let registry: ProviderRegistry
     let defaultMaxBodyBytes: Int
+    let gate: AdminGate
+    let audit: AuditLog
     let logger: Logger
 
     func maxBodyBytes(method: HTTPMethod, path: String) -> Int {
@@ -13,6 +15,9 @@ struct HubResponder: HTTPResponder {
     }
 
     func respond(to request: Request) async -> Response {
+        if AdminGate.covers(request.path) {
+            do { try gate.check(request) } catch { return error.response }
+        }
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
             return HTTPError.noRoute(request.method, request.path).response
@@ -32,7 +37,10 @@ struct HubResponder: HTTPResponder {
                     case .unavailable(let reason):
                         return HTTPError.providerUnavailable(id, reason: reason).response
                     case .ready(let provider):
-                        return try await route.handler(provider, request)
+                        do { return try await route.handler(provider, request) } catch let error as HTTPError where error.status == 401 {
+                            auditRejectedWebhook(request, provider: id, error: error)
+                            throw error
+                        }
                     }
                 }
             } catch let error as HTTPError {
@@ -42,5 +50,12 @@ struct HubResponder: HTTPResponder {
                 return HTTPError.internalError.response
             }
         }
+    }
+
+    /// Audits a webhook the provider refused (401), at most one row per provider, address, kind and minute.
+    private func auditRejectedWebhook(_ request: Request, provider: String, error: HTTPError) {
+        let kind: AuditEvent.Kind = error.error == "stale_timestamp" ? .webhookStaleTimestamp : .webhookSignatureFailure
+        let details: JSONObject = ["provider": .string(provider), "path": .string(request.path), "error": .string(error.error), "detail": .string(error.detail)]
+        audit.recordThrottled(AuditEvent(kind, severity: .warning, request: request, details: details), key: "\(provider)|\(request.remoteAddress)")
     }
 }

@@ -23,12 +23,58 @@ enum Database {
             );
             CREATE INDEX events_provider_id ON events (provider, id);
             """
-        )
+        ),
+        (
+            "0002_security_audit_log",
+            """
+            CREATE TABLE security_audit_log (
+                id INTEGER PRIMARY KEY,
+                timestamp INTEGER NOT NULL,
+                event_type TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                user_id TEXT,
+                details TEXT NOT NULL,
+                request_id TEXT,
+                ip_address TEXT,
+                user_agent TEXT
+            );
+            CREATE INDEX security_audit_log_timestamp ON security_audit_log (timestamp);
+            CREATE INDEX security_audit_log_event_type ON security_audit_log (event_type, timestamp);
+            CREATE INDEX security_audit_log_severity ON security_audit_log (severity, timestamp);
+            """
+        ),
+        (
+            "0003_secrets",
+            """
+            CREATE TABLE secret_keys (
+                id TEXT PRIMARY KEY,
+                kdf TEXT NOT NULL,
+                iterations INTEGER NOT NULL,
+                salt BLOB NOT NULL,
+                check_nonce BLOB NOT NULL,
+                check_value BLOB NOT NULL,
+                created_at INTEGER NOT NULL
+            );
+            CREATE TABLE secrets (
+                name TEXT PRIMARY KEY,
+                key_id TEXT NOT NULL REFERENCES secret_keys (id),
+                nonce BLOB NOT NULL,
+                ciphertext BLOB NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            """
+        ),
     ]
 
     /// Opens a read-write connection with the hub's pragmas: WAL, synchronous=FULL, foreign keys.
     static func openWriter(dataDirectory: URL) throws -> SQLiteConnection {
-        let connection = try SQLiteConnection(path: dataDirectory.appendingPathComponent(fileName).path)
+        let path = dataDirectory.appendingPathComponent(fileName).path
+        let connection = try SQLiteConnection(path: path)
+        // Owner only: the file holds encrypted secrets and the audit log (SQLite gives WAL and SHM the same mode).
+        guard chmod(path, 0o600) == 0 else {
+            throw SQLiteError(code: 0, message: "cannot restrict \(path) to its owner: \(System.errorDescription(errno))", sql: nil)
+        }
         let mode = try connection.scalarText("PRAGMA journal_mode = WAL")
         guard mode?.lowercased() == "wal" else {
             throw SQLiteError(code: 0, message: "the database refused WAL mode (answered \(mode ?? "nothing"))", sql: nil)

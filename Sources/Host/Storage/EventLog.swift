@@ -52,13 +52,10 @@ final class EventLog: Sendable {
         let writer = try Database.openWriter(dataDirectory: dataDirectory)
         reader = try DatabaseReader(connection: Database.openReader(dataDirectory: dataDirectory), label: "atom-hub.events.reader")
         self.logger = logger
-        let box = WriterBox(connection: writer)
-        let thread = Thread { [self] in
-            runWriter(box.connection)
+        WriterBox.startThread(named: "atom-hub.events.writer", owning: writer) { [self] connection in
+            runWriter(connection)
             writerFinished.signal()
         }
-        thread.name = "atom-hub.events.writer"
-        thread.start()
     }
 
     /// Appends `events` for `provider` and returns once they are durable.
@@ -191,10 +188,18 @@ final class EventLog: Sendable {
     }
 }
 
-/// Moves the writer's connection into its thread; after `init` only that thread touches it.
-private final class WriterBox: @unchecked Sendable {  // Safe: handed over once, then confined to the writer thread.
-    let connection: SQLiteConnection
-    init(connection: SQLiteConnection) { self.connection = connection }
+/// Moves a writer connection into its thread; after `init` only that thread touches it.
+final class WriterBox: @unchecked Sendable {  // Safe: handed over once, then confined to the writer thread.
+    private let connection: SQLiteConnection
+    private init(connection: SQLiteConnection) { self.connection = connection }
+
+    /// Starts a thread named `name` that owns `connection` and runs `body` with it.
+    static func startThread(named name: String, owning connection: SQLiteConnection, _ body: @escaping @Sendable (SQLiteConnection) -> Void) {
+        let box = WriterBox(connection: connection)
+        let thread = Thread { body(box.connection) }
+        thread.name = name
+        thread.start()
+    }
 }
 
 /// A read-only connection confined to its own serial queue, so blocking SQLite calls never run on

@@ -33,12 +33,15 @@ public struct ProviderDescriptor: Sendable {
     public var settings: [SettingSpec]
     /// The provider's HTTP routes.
     public var routes: [Route]
+    /// How its webhooks are authenticated, for the security report; nil when not described.
+    public var verificationScheme: VerificationScheme?
 
-    public init(id: String, displayName: String, settings: [SettingSpec] = [], routes: [Route]) {
+    public init(id: String, displayName: String, settings: [SettingSpec] = [], routes: [Route], verificationScheme: VerificationScheme? = nil) {
         self.id = id
         self.displayName = displayName
         self.settings = settings
         self.routes = routes
+        self.verificationScheme = verificationScheme
     }
 }
 

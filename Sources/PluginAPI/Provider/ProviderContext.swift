@@ -20,6 +20,8 @@ public struct ProviderContext: Sendable {
     /// Throws 401/403 unless `request` carries the hub's admin credentials; call it first in routes
     /// that return stored data.
     public var requireAdmin: @Sendable (Request) throws(HTTPError) -> Void
+    /// Whether signature checks are enforced; run every check through ``VerificationPolicy/check(_:)``.
+    public var verification: VerificationPolicy
 
     /// A context; hosts without event reads or admin credentials keep the defaults, which refuse.
     public init(
@@ -27,7 +29,8 @@ public struct ProviderContext: Sendable {
         http: any HTTPClient, publicBaseURL: String?, storedEvents: any EventReader = NoStoredEvents(),
         requireAdmin: @escaping @Sendable (Request) throws(HTTPError) -> Void = { request throws(HTTPError) in
             try AdminToken.authorize(request, expected: nil)
-        }
+        },
+        verification: VerificationPolicy = .enforced
     ) {
         self.providerID = providerID
         self.settings = settings
@@ -38,6 +41,7 @@ public struct ProviderContext: Sendable {
         self.publicBaseURL = publicBaseURL
         self.storedEvents = storedEvents
         self.requireAdmin = requireAdmin
+        self.verification = verification
     }
 }
 

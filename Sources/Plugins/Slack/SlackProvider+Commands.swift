@@ -4,7 +4,7 @@ extension SlackProvider {
     /// `POST /api/webhooks/slack/commands`: verify over the raw form bytes, answer Slack's SSL check,
     /// otherwise store the command (once per `trigger_id`) and reply ephemerally.
     func receiveCommand(_ request: Request) async throws -> Response {
-        try signature.verify(request)
+        try verify(request)
         let form = Self.formFields(request)
         if form["ssl_check"]?.stringValue == "1" { return .empty(200) }
         guard let triggerID = form["trigger_id"]?.stringValue, !triggerID.isEmpty else {
@@ -22,7 +22,7 @@ extension SlackProvider {
     /// `POST /api/webhooks/slack/interactions`: verify over the raw form bytes, then store the
     /// `payload` JSON with its `type`, once per `trigger_id` (or per identical payload when it has none).
     func receiveInteraction(_ request: Request) async throws -> Response {
-        try signature.verify(request)
+        try verify(request)
         guard let text = Self.formFields(request)["payload"]?.stringValue else {
             throw HTTPError.badRequest("interaction without a payload field")
         }

@@ -18,22 +18,27 @@ public final class SlackProvider: Provider {
             .post("/api/webhooks/slack/interactions", summary: "Slack interactivity: buttons, shortcuts, modals") { (slack: SlackProvider, request) in
                 try await slack.receiveInteraction(request)
             },
-        ])
+        ],
+        verificationScheme: VerificationScheme(
+            summary: "HMAC-SHA256 of v0:timestamp:body with the signing secret (X-Slack-Signature, X-Slack-Request-Timestamp)",
+            replayWindow: .fiveMinutes))
 
     let signature: SlackSignature
     let events: any EventSink
     let logger: Logger
+    let verification: VerificationPolicy
 
     public init(context: ProviderContext) throws {
         let secret = try context.settings.required("signingSecret")
         signature = SlackSignature(signingSecret: secret, clock: context.clock)
         events = context.events
         logger = context.logger
+        verification = context.verification
     }
 
     /// `POST /api/webhooks/slack`: verify, then answer the URL challenge or store the event.
     func receiveEvent(_ request: Request) async throws -> Response {
-        try signature.verify(request)
+        try verify(request)
         let envelope = try request.jsonBody()
         switch envelope["type"]?.stringValue {
         case "url_verification":
@@ -50,6 +55,11 @@ public final class SlackProvider: Provider {
             logger.info("acknowledged Slack envelope without storing it", [("type", other ?? "<none>")])
             return .empty(200)
         }
+    }
+
+    /// Checks the v0 signature under the hub's verification policy (every Slack route calls this first).
+    func verify(_ request: Request) throws(HTTPError) {
+        try verification.check { () throws(HTTPError) in try signature.verify(request) }
     }
 
     /// Turns an `event_callback` envelope into a stored event, dropping the deprecated verification token.

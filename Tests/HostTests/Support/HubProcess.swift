@@ -8,6 +8,8 @@ import Glibc
 final class HubProcess: @unchecked Sendable {  // Mutated only by the test that owns it, one call at a time.
     let process = Process()
     private let stderrPipe = Pipe()
+    private let stdoutPipe = Pipe()
+    private let input: [UInt8]?
     private(set) var port = 0
 
     /// The built executable, next to the test bundle.
@@ -20,47 +22,48 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[1]
     }
 
-    init(arguments: [String], environment: [String: String]) {
+    /// `input`, when given, is written to the child's standard input, which is then closed.
+    init(arguments: [String], environment: [String: String], input: [UInt8]? = nil) {
+        self.input = input
         process.executableURL = Self.executable
         process.arguments = arguments
         process.environment = environment
         process.standardError = stderrPipe
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = stdoutPipe
+        if input != nil { process.standardInput = Pipe() }
     }
 
     /// Starts the hub and waits for its `listening on` line; returns the port.
     func start() throws -> Int {
         try ProcessLauncher.launch(process)
         var text = ""
-        while !text.contains("listening on http://") || !text.hasSuffix("\n") {
-            let data = try readStderr()
+        while !text.contains("listening on http") || !text.hasSuffix("\n") {
+            let data = PipeReading.chunk(stderrPipe.fileHandleForReading.fileDescriptor)
             guard !data.isEmpty else { throw TestConnectionError(description: "the hub exited before listening: \(text)") }
             text += String(decoding: data, as: UTF8.self)
         }
-        let line = text.split(separator: "\n").first { $0.hasPrefix("listening on http://") }!
+        let line = text.split(separator: "\n").first { $0.hasPrefix("listening on http") }!
         port = Int(line.split(separator: ":").last!)!
         return port
     }
 
     /// Runs to completion and returns the exit status and everything written to stderr.
     func runToExit() throws -> (status: Int32, stderr: String) {
-        try ProcessLauncher.launch(process)
-        var data: [UInt8] = []
-        while case let chunk = try readStderr(), !chunk.isEmpty { data += chunk }
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try runCapturingOutput()
+        return (result.status, result.stderr)
     }
 
-    /// The next bytes of the child's stderr (empty at end of file). Foundation's `availableData`
-    /// traps when a signal interrupts the read (SIGCHLD from another test's child), so read directly
-    /// and retry on EINTR.
-    private func readStderr() throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(stderrPipe.fileHandleForReading.fileDescriptor, $0.baseAddress, $0.count) }
-            if count >= 0 { return Array(buffer.prefix(count)) }
-            guard errno == EINTR else { throw TestConnectionError(description: "reading the hub's stderr failed (errno \(errno))") }
+    /// Runs to completion and returns the exit status, stdout and stderr.
+    func runCapturingOutput() throws -> (status: Int32, stdout: String, stderr: String) {
+        try ProcessLauncher.launch(process)
+        if let input, let pipe = process.standardInput as? Pipe {
+            pipe.fileHandleForWriting.write(Data(input))
+            try pipe.fileHandleForWriting.close()
         }
+        let stdout = DetachedRead(stdoutPipe.fileHandleForReading)
+        let stderr = PipeReading.readToEnd(stderrPipe.fileHandleForReading.fileDescriptor)
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout.wait(), as: UTF8.self), String(decoding: stderr, as: UTF8.self))
     }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }

@@ -61,6 +61,7 @@ final class TestConnection: @unchecked Sendable {  // Used by one test thread at
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            if written < 0 && errno == EINTR { continue }
             guard written > 0 else { throw TestConnectionError(description: "send failed: \(String(cString: strerror(errno)))") }
             offset += written
         }
@@ -71,7 +72,10 @@ final class TestConnection: @unchecked Sendable {  // Used by one test thread at
     /// Reads more bytes; false at EOF. Throws on timeout.
     private func fill() throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        var count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        while count < 0 && errno == EINTR {  // Other tests' child processes exiting send SIGCHLD.
+            count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        }
         if count > 0 {
             buffer.append(contentsOf: chunk[0..<count])
             return true
@@ -80,6 +84,18 @@ final class TestConnection: @unchecked Sendable {  // Used by one test thread at
         if errno == EAGAIN || errno == EWOULDBLOCK { throw TestConnectionError(description: "timed out waiting for the server") }
         if errno == ECONNRESET { return false }
         throw TestConnectionError(description: "recv failed: \(String(cString: strerror(errno)))")
+    }
+
+    /// Blocks, without reading, until the peer closes or resets the connection (or `timeout` passes);
+    /// true when it did. Unread data does not wake it: only the hang-up does.
+    func waitForHangUp(timeout: Double) -> Bool {
+        let readHangUp: Int16 = 0x2000  // POLLRDHUP: Linux only, and Glibc does not export it to Swift.
+        var entry = pollfd(fd: fd, events: readHangUp, revents: 0)
+        while true {
+            let result = poll(&entry, 1, Int32(timeout * 1000))
+            if result < 0 && errno == EINTR { continue }
+            return result > 0 && entry.revents & (readHangUp | Int16(POLLHUP) | Int16(POLLERR)) != 0
+        }
     }
 
     /// Reads until EOF or reset and returns how many bytes arrived.

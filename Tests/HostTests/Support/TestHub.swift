@@ -15,15 +15,17 @@ final class TestHub: Sendable {
 
     var dataDirectory: URL { directory.appendingPathComponent("data") }
 
-    /// Starts a hub. `plugins` is written to the temp dir as plugins.json (nil: no file, non-default path).
+    /// Starts a hub; `beforeStart` can prepare its data dir first. `plugins` is written to the temp dir as plugins.json (nil: no file, non-default path).
     init(
         plugins: String? = #"{"providers": {"slack": {"enabled": true}}}"#,
         environment: [String: String] = ["SLACK_SIGNING_SECRET": TestHub.slackSecret, "ADMIN_TOKEN": TestHub.adminToken],
         clock: any WallClock = SystemClock(),
         server: ServerConfiguration = ServerConfiguration(),
-        providerTypes: [any Provider.Type] = allProviders
+        providerTypes: [any Provider.Type] = allProviders,
+        beforeStart: (URL) throws -> Void = { _ in }
     ) throws {
         directory = try TemporaryDirectory.make()
+        try beforeStart(directory.appendingPathComponent("data"))
         let pluginsPath = directory.appendingPathComponent("plugins.json").path
         if let plugins { try Data(plugins.utf8).write(to: URL(fileURLWithPath: pluginsPath)) }
         var options = HubOptions()
@@ -93,9 +95,10 @@ func withHub<T>(
     clock: any WallClock = SystemClock(),
     server: ServerConfiguration = ServerConfiguration(),
     providerTypes: [any Provider.Type] = allProviders,
+    beforeStart: (URL) throws -> Void = { _ in },
     _ body: (TestHub) async throws -> T
 ) async throws -> T {
-    let hub = try TestHub(plugins: plugins, environment: environment, clock: clock, server: server, providerTypes: providerTypes)
+    let hub = try TestHub(plugins: plugins, environment: environment, clock: clock, server: server, providerTypes: providerTypes, beforeStart: beforeStart)
     do {
         let result = try await body(hub)
         await hub.stop()

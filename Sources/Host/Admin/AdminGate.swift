@@ -1,0 +1,36 @@
+import PluginAPI
+
+/// The one door to `/api/admin/*` and `/api/security/*`, applied by the responder to every path
+/// under them (routed or not): rate limit by address, then the admin token; failures are audited.
+struct AdminGate: Sendable {
+    let authentication: AdminAuthentication
+    let limiter: FailureRateLimiter
+    let audit: AuditLog
+
+    /// The path prefixes the gate covers.
+    static let prefixes = ["/api/admin/", "/api/security/"]
+
+    static func covers(_ path: String) -> Bool {
+        prefixes.contains { path.hasPrefix($0) } || prefixes.contains { path == $0.dropLast() }
+    }
+
+    /// Throws 429 for a blocked address, else 401/403 from ``AdminAuthentication`` (audited).
+    func check(_ request: Request) throws(HTTPError) {
+        let address = request.remoteAddress
+        if let seconds = limiter.retryAfter(address) {
+            throw HTTPError(
+                status: 429, error: "too_many_requests", detail: "too many failed admin authentications from this address; retry in \(seconds) s",
+                headers: ["Retry-After": "\(seconds)"])
+        }
+        do { try authentication.authorize(request) } catch {
+            guard error.status == 401 else { throw error }  // 403: admin is switched off, not an attack.
+            audit.recordThrottled(
+                AuditEvent(.adminAuthFailure, severity: .warning, request: request, details: ["path": .string(String(request.path.prefix(200))), "reason": .string(error.detail)]),
+                key: address)
+            if limiter.recordFailure(address) {
+                audit.record(AuditEvent(.adminRateLimited, severity: .critical, request: request, details: ["failures_per_minute": .number(Double(limiter.limit))]))
+            }
+            throw error
+        }
+    }
+}

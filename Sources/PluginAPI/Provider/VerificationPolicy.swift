@@ -1,0 +1,28 @@
+/// Whether a provider's signature checks are enforced. The host decides: always enforced, except
+/// in development with `ATOM_DEV_SKIP_SIGNATURES=1`, where a failed check is reported and let through.
+///
+/// ```swift
+/// try context.verification.check { try signature.verify(request) }
+/// ```
+public struct VerificationPolicy: Sendable {
+    private let onSkip: (@Sendable (_ failure: HTTPError) -> Void)?
+
+    /// Every failed check throws (the default, and the only policy in production).
+    public static let enforced = VerificationPolicy(onSkip: nil)
+
+    /// Development only: a failed check calls `onSkip` (the host logs and audits it) instead of throwing.
+    public static func skipping(onSkip: @escaping @Sendable (_ failure: HTTPError) -> Void) -> VerificationPolicy {
+        VerificationPolicy(onSkip: onSkip)
+    }
+
+    /// True when failed checks throw.
+    public var isEnforced: Bool { onSkip == nil }
+
+    /// Runs a signature check; its failure is thrown unless this policy skips failures.
+    public func check(_ verify: () throws(HTTPError) -> Void) throws(HTTPError) {
+        do { try verify() } catch {
+            guard let onSkip else { throw error }
+            onSkip(error)
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import PluginAPI
+import Plugins
+import Testing
+
+@testable import Host
+
+@Suite("Audit log and admin gate")
+struct AuditAndAdminTests {
+    /// Audit rows of `type`, read through the security API.
+    static func auditRows(_ hub: TestHub, type: AuditEvent.Kind) async throws -> [JSONValue] {
+        let response = try await hub.admin("/api/security/audit?type=\(type.rawValue)&limit=1000")
+        #expect(response.status == 200)
+        return try response.json()["events"]?.arrayValue ?? []
+    }
+
+    @Test("Bad signatures and stale timestamps are audited, one row per provider, address and minute plus a summary")
+    func webhookFailuresAreAggregated() async throws {
+        let clock = TestClock(Date().timeIntervalSince1970)
+        try await withHub(clock: clock) { hub in
+            let body = SlackSigner.eventBody()
+            for _ in 0..<5 {
+                var headers = SlackSigner().headers(body: body, timestamp: Int(clock.now()))
+                headers[1].1 = "v0=" + String(repeating: "0", count: 64)
+                let response = try await hub.request("POST", "/api/webhooks/slack", headers: headers, body: body)
+                #expect(response.status == 401)
+            }
+            let stale = try await hub.request("POST", "/api/webhooks/slack", headers: SlackSigner().headers(body: body, timestamp: Int(clock.now()) - 3600), body: body)
+            #expect(stale.errorCode == "stale_timestamp")
+
+            var rows = try await Self.auditRows(hub, type: .webhookSignatureFailure)
+            #expect(rows.count == 1)
+            #expect(rows.first?["ip_address"]?.stringValue == "127.0.0.1")
+            #expect(rows.first?["details"]?["provider"]?.stringValue == "slack")
+            let staleRows = try await Self.auditRows(hub, type: .webhookStaleTimestamp)
+            #expect(staleRows.count == 1)
+
+            clock.advance(by: 61)
+            hub.hub.auditLog.flushFinishedWindows()
+            rows = try await Self.auditRows(hub, type: .webhookSignatureFailure)
+            #expect(rows.count == 2)
+            #expect(rows.first?["details"]?["suppressed"]?.numberValue == 4)
+        }
+    }
+
+    @Test("Admin and security routes: 403 without ADMIN_TOKEN configured, 401 without or with a wrong token",
+          arguments: ["/api/admin/events", "/api/security/configuration", "/api/security/audit", "/api/security/nosuch"])
+    func adminRoutesNeedTheToken(_ path: String) async throws {
+        try await withHub(environment: ["SLACK_SIGNING_SECRET": TestHub.slackSecret]) { hub in
+            let closed = try await hub.request("GET", path)
+            #expect(closed.status == 403)
+            let closedWithToken = try await hub.request("GET", path, headers: [("Authorization", "Bearer anything")])
+            #expect(closedWithToken.status == 403)
+        }
+        try await withHub { hub in
+            let none = try await hub.request("GET", path)
+            #expect(none.status == 401)
+            #expect(none.errorCode == "unauthorized")
+            let wrong = try await hub.request("GET", path, headers: [("Authorization", "Bearer wrong-token")])
+            #expect(wrong.status == 401)
+        }
+    }
+
+    @Test("Admin auth failures are audited without the token; the 10th in a minute blocks the address with 429 and Retry-After")
+    func repeatedFailuresAreRateLimited() async throws {
+        let clock = TestClock(Date().timeIntervalSince1970)
+        try await withHub(clock: clock) { hub in
+            for _ in 0..<10 {
+                let response = try await hub.request("GET", "/api/admin/events", headers: [("Authorization", "Bearer guess-\(UUID().uuidString)")])
+                #expect(response.status == 401)
+            }
+            let blocked = try await hub.request("GET", "/api/admin/events", headers: [("Authorization", "Bearer \(TestHub.adminToken)")])
+            #expect(blocked.status == 429)
+            #expect(blocked.errorCode == "too_many_requests")
+            let retryAfter = try #require(blocked.header("Retry-After").flatMap { Int($0) })
+            #expect((1...60).contains(retryAfter))
+
+            clock.advance(by: 61)
+            let failures = try await Self.auditRows(hub, type: .adminAuthFailure)
+            #expect(failures.count == 1)
+            #expect(failures.first?["ip_address"]?.stringValue == "127.0.0.1")
+            let limited = try await Self.auditRows(hub, type: .adminRateLimited)
+            #expect(limited.count == 1)
+            let critical = try await hub.admin("/api/security/audit?severity=critical").json()["events"]?.arrayValue ?? []
+            #expect(critical.map { $0["event_type"]?.stringValue } == ["admin_rate_limited"])
+            let future = try await hub.admin("/api/security/audit?since=\(Int(clock.now()) + 3600)").json()["events"]?.arrayValue ?? []
+            #expect(future.isEmpty)
+            let limitedToOne = try await hub.admin("/api/security/audit?limit=1").json()["events"]?.arrayValue ?? []
+            #expect(limitedToOne.count == 1)
+            let all = try await hub.admin("/api/security/audit?limit=1000")
+            #expect(!String(decoding: all.body, as: UTF8.self).contains("guess-"))
+        }
+    }
+
+    @Test("Audit queries filter by type, severity and since, and reject bad parameters",
+          arguments: ["type=nosuch", "severity=loud", "limit=0", "limit=x", "since=yesterday"])
+    func auditQueryValidation(_ query: String) async throws {
+        try await withHub { hub in
+            let response = try await hub.admin("/api/security/audit?\(query)")
+            #expect(response.status == 400)
+            #expect(response.errorCode == "bad_request")
+        }
+    }
+
+    @Test("Throttling is bounded: with the table full, new keys share one overflow row per type and minute")
+    func throttlingOverflow() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let clock = TestClock(1_800_000_000)
+        let log = try AuditLog(dataDirectory: directory, retentionDays: 90, clock: clock, logger: .disabled, maximumWindows: 1)
+        for address in ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"] {
+            log.recordThrottled(AuditEvent(.adminAuthFailure, severity: .warning, ipAddress: address), key: address)
+        }
+        var rows = try await log.query(AuditFilter())
+        #expect(rows.count == 2)
+        #expect(rows.filter { $0.event.details["overflow"] != nil }.count == 1)
+        clock.advance(by: 60)
+        log.flushFinishedWindows()
+        rows = try await log.query(AuditFilter())
+        log.close()
+        #expect(rows.count == 3)
+        #expect(rows.first?.event.details["suppressed"]?.numberValue == 2)
+    }
+
+    @Test("Retention deletes rows older than AUDIT_RETENTION_DAYS at startup")
+    func retention() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let connection = try Database.openWriter(dataDirectory: directory)
+        let now = Date().timeIntervalSince1970
+        try AuditLog.insert(AuditEvent(.secretSet, severity: .info), timestamp: Int64((now - 10 * 86_400) * 1000), on: connection)
+        try AuditLog.insert(AuditEvent(.secretSet, severity: .info), timestamp: Int64((now - 86_400) * 1000), on: connection)
+        let log = try AuditLog(dataDirectory: directory, retentionDays: 5, clock: SystemClock(), logger: .disabled)
+        let rows = try await log.query(AuditFilter())
+        log.close()
+        #expect(rows.count == 1)
+        #expect(SecurityReview.retentionDays(nil) == 90)
+        #expect(SecurityReview.retentionDays("0") == nil)
+    }
+
+    @Test("The failure limiter blocks at the limit for the rest of the window and bounds its memory")
+    func limiterWindowsAndBounds() {
+        let clock = TestClock(1_000)
+        let limiter = FailureRateLimiter(limit: 3, windowSeconds: 60, maximumAddresses: 2, clock: clock)
+        #expect(!limiter.recordFailure("a") && !limiter.recordFailure("a"))
+        #expect(limiter.retryAfter("a") == nil)
+        #expect(limiter.recordFailure("a"))
+        clock.advance(by: 20)
+        #expect(limiter.retryAfter("a") == 40)
+        #expect(!limiter.recordFailure("b"))
+        for _ in 0..<5 { _ = limiter.recordFailure("c") }
+        #expect(limiter.retryAfter("c") == nil, "a full table tracks no new address")
+        clock.advance(by: 60)
+        #expect(limiter.retryAfter("a") == nil)
+        for _ in 0..<3 { _ = limiter.recordFailure("c") }
+        #expect(limiter.retryAfter("c") != nil, "finished windows were swept")
+    }
+}
+
+/// Declares a route under the admin gate's prefix, which the host refuses.
+final class AdminSquatterProvider: Provider {
+    static let descriptor = ProviderDescriptor(id: "squatter", displayName: "Squatter", routes: [.get("/api/security/open") { (_: AdminSquatterProvider, _) in .empty() }])
+    init(context: ProviderContext) throws {}
+}
+
+extension AuditAndAdminTests {
+    @Test("A provider cannot declare a route under /api/admin/ or /api/security/")
+    func providersStayOutOfAdminPrefixes() throws {
+        let error = #expect(throws: RouteConflictError.self) {
+            _ = try TestHub(plugins: #"{"providers": {}}"#, providerTypes: [AdminSquatterProvider.self])
+        }
+        #expect(error?.description.contains("squatter") == true)
+    }
+}
