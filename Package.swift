@@ -33,7 +33,7 @@ let package = Package(
         .testTarget(name: "PluginAPITests", dependencies: ["PluginAPI", "TestSupport"]),
         .testTarget(
             name: "HostTests",
-            dependencies: ["Host", "PluginAPI", "Plugins", "PluginTesting", "TestSupport", "COpenSSL"]
+            dependencies: ["Host", "PluginAPI", "Plugins", "PluginTesting", "TestSupport", "COpenSSL", "CLinux"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -73,3 +73,7 @@ int atom_set_linger_reset(int fd) {
     struct linger value = { .l_onoff = 1, .l_linger = 0 };
     return setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, sizeof(value));
 }
+
+int atom_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}

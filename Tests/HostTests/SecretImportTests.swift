@@ -94,7 +94,8 @@ struct SecretImportTests {
         let environment = ["ENCRYPTION_KEY": SecretsTests.keyA, "PATH": "/usr/bin:/bin"]
         let killed = HubProcess(arguments: ["secrets", "import", file.path, "--data-dir", data.path], environment: environment.merging(["ATOM_DEBUG_KILL_AT": step.rawValue]) { $1 })
         _ = try await Blocking.run { try killed.runCapturingOutput() }
-        #expect(killed.process.terminationReason == .uncaughtSignal && killed.process.terminationStatus == SIGKILL)
+        let ended = killed.waitForExit()
+        #expect(ended.reason == .uncaughtSignal && ended.status == SIGKILL)
 
         #expect(try Data(contentsOf: file) == original)
         let stored = try Self.stored(data)

@@ -27,6 +27,9 @@ int atom_setsockopt_int(int fd, int level, int name, int value);
 /// SO_LINGER {on, 0}: the next close() sends RST and discards unsent data.
 int atom_set_linger_reset(int fd);
 
+/// pipe2(fds, O_CLOEXEC): a pipe whose ends no child process inherits by accident.
+int atom_pipe_cloexec(int fds[2]);
+
 /// Raises the soft open-file limit to the hard limit; returns the new soft limit.
 long atom_raise_nofile_limit(void);
 #endif

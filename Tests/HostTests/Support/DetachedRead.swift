@@ -9,9 +9,9 @@ final class DetachedRead: @unchecked Sendable {  // `data` is written before `do
     private var data: [UInt8] = []
     private let done = DispatchSemaphore(value: 0)
 
-    init(_ handle: FileHandle) {
+    init(fd: Int32) {
         Thread { [self] in
-            data = PipeReading.readToEnd(handle.fileDescriptor)
+            data = PipeReading.readToEnd(fd)
             done.signal()
         }.start()
     }

@@ -6,10 +6,16 @@ import Glibc
 
 /// The `atom-hub` executable run as a child process, as an operator would run it.
 final class HubProcess: @unchecked Sendable {  // Mutated only by the test that owns it, one call at a time.
-    let process = Process()
-    private let stderrPipe = Pipe()
-    private let stdoutPipe = Pipe()
+    /// How the child ended.
+    enum TerminationReason: Equatable {
+        case exit
+        case uncaughtSignal
+    }
+
+    private let arguments: [String]
+    private let environment: [String: String]
     private let input: [UInt8]?
+    private var child: ChildProcess?
     private(set) var port = 0
 
     /// The built executable, next to the test bundle.
@@ -24,21 +30,24 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
 
     /// `input`, when given, is written to the child's standard input, which is then closed.
     init(arguments: [String], environment: [String: String], input: [UInt8]? = nil) {
+        self.arguments = arguments
+        self.environment = environment
         self.input = input
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        process.environment = environment
-        process.standardError = stderrPipe
-        process.standardOutput = stdoutPipe
-        if input != nil { process.standardInput = Pipe() }
+    }
+
+    private func launch() throws -> ChildProcess {
+        let child = try ChildProcess(executable: Self.executable.path, arguments: arguments, environment: environment)
+        self.child = child
+        if let input { child.writeInput(input) } else { child.shutdownInput() }
+        return child
     }
 
     /// Starts the hub and waits for its `listening on` line; returns the port.
     func start() throws -> Int {
-        try ProcessLauncher.launch(process)
+        let child = try launch()
         var text = ""
         while !text.contains("listening on http") || !text.hasSuffix("\n") {
-            let data = PipeReading.chunk(stderrPipe.fileHandleForReading.fileDescriptor)
+            let data = PipeReading.chunk(child.stderrFD)
             guard !data.isEmpty else { throw TestConnectionError(description: "the hub exited before listening: \(text)") }
             text += String(decoding: data, as: UTF8.self)
         }
@@ -53,41 +62,21 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
         return (result.status, result.stderr)
     }
 
-    /// Runs to completion and returns the exit status, stdout and stderr.
+    /// Runs to completion and returns the exit status (or the signal number), stdout and stderr.
     func runCapturingOutput() throws -> (status: Int32, stdout: String, stderr: String) {
-        try ProcessLauncher.launch(process)
-        if let input, let pipe = process.standardInput as? Pipe {
-            pipe.fileHandleForWriting.write(Data(input))
-            try pipe.fileHandleForWriting.close()
-        }
-        let stdout = DetachedRead(stdoutPipe.fileHandleForReading)
-        let stderr = PipeReading.readToEnd(stderrPipe.fileHandleForReading.fileDescriptor)
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout.wait(), as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        let child = try launch()
+        let stdout = DetachedRead(fd: child.stdoutFD)
+        let stderr = PipeReading.readToEnd(child.stderrFD)
+        let (status, _) = waitForExit()
+        return (status, String(decoding: stdout.wait(), as: UTF8.self), String(decoding: stderr, as: UTF8.self))
     }
 
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    func signal(_ number: Int32) { child?.signal(number) }
 
-    /// A test that fails midway must not leave a hub running.
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
-
-    /// Waits for exit and returns the status (or the signal number for an uncaught signal).
-    func waitForExit() -> (status: Int32, reason: Process.TerminationReason) {
-        process.waitUntilExit()
-        return (process.terminationStatus, process.terminationReason)
-    }
-}
-
-/// Starts child processes one at a time: Foundation's `Process.run()` on Linux is not safe to call
-/// from several threads at once (seen here as a crash in its memmove), and the tests run in parallel.
-enum ProcessLauncher {
-    private static let lock = NSLock()
-
-    static func launch(_ process: Process) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        try process.run()
+    /// Waits for exit and returns the exit code, or the signal number for an uncaught signal.
+    func waitForExit() -> (status: Int32, reason: TerminationReason) {
+        guard let child else { return (-1, .exit) }
+        if let signal = child.terminatingSignal { return (signal, .uncaughtSignal) }
+        return (child.exitCode ?? -1, .exit)
     }
 }

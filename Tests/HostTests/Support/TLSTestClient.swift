@@ -9,17 +9,16 @@ struct TestCertificate {
     static func make(in directory: URL) throws -> TestCertificate {
         let certificate = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try ProcessLauncher.launch(process)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestConnectionError(description: "openssl req failed") }
+        let openssl = try ChildProcess(
+            executable: "/usr/bin/openssl",
+            arguments: [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
+            ],
+            environment: [:])
+        openssl.shutdownInput()
+        _ = PipeReading.readToEnd(openssl.stderrFD)
+        guard openssl.exitCode == 0 else { throw TestConnectionError(description: "openssl req failed") }
         return TestCertificate(certificatePath: certificate, keyPath: key)
     }
 }
