@@ -174,7 +174,7 @@ final class EventLog: Sendable {
                         try insert.bind(4, receivedAt)
                         try insert.bind(5, event.occurredAt)
                         try insert.bind(6, blob: event.rawBody)
-                        try insert.bind(7, event.payload.jsonString)
+                        try insert.bind(7, utf8Text: event.payload.serialized())
                         try insert.run()
                         return connection.changes == 1 ? AppendOutcome.stored(id: connection.lastInsertRowID) : .duplicate
                     }

@@ -134,6 +134,17 @@ final class Statement {
         try check(value.map { sqlite3_bind_double(raw, index, $0) } ?? sqlite3_bind_null(raw, index))
     }
 
+    /// Binds UTF-8 bytes as TEXT (for JSON the hub serialized itself, without a String in between).
+    func bind(_ index: Int32, utf8Text: [UInt8]) throws(SQLiteError) {
+        let rc = utf8Text.withUnsafeBytes { buffer in
+            // An empty array may have no storage; SQLite needs a valid pointer even for zero bytes.
+            sqlite3_bind_text64(
+                raw, index, buffer.baseAddress?.assumingMemoryBound(to: CChar.self) ?? UnsafePointer(bitPattern: 1), sqlite3_uint64(buffer.count),
+                atom_sqlite_transient(), UInt8(SQLITE_UTF8))
+        }
+        try check(rc)
+    }
+
     func bind(_ index: Int32, blob: [UInt8]) throws(SQLiteError) {
         let rc = blob.withUnsafeBytes { buffer in
             sqlite3_bind_blob64(raw, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64(buffer.count), atom_sqlite_transient())
