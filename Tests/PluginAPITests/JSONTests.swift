@@ -35,3 +35,4 @@ struct JSONTests {
         #expect(object.members.map(\.key) == ["a", "z"])
     }
 }
+

@@ -56,7 +56,7 @@ struct SecurityReview: Sendable {
     func unresolvedSetting(of type: any Provider.Type) -> String? {
         let settings = settings(for: type, entry: configuration.providers[type.descriptor.id] ?? ProviderEntry(enabled: false, settings: [:]))
         for spec in type.descriptor.settings where spec.isRequired {
-            do { _ = try settings.required(spec.name) } catch { return error.reason }
+            do { try settings.checkResolves(spec.name) } catch { return error.reason }
         }
         return nil
     }

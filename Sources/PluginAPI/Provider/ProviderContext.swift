@@ -111,6 +111,19 @@ public struct ProviderSettings: Sendable {
         throw ProviderSetupError(reason)
     }
 
+    /// Checks that the setting `name` is present and that every reference in it resolves: a string
+    /// (or its environment fallback), or an object whose string members are references or literals.
+    /// Validation uses this for required settings of any shape.
+    public func checkResolves(_ name: String) throws(ProviderSetupError) {
+        guard case .object(let object)? = values[name] else {
+            _ = try required(name)
+            return
+        }
+        for member in object.members {
+            if case .string(let text) = member.value { _ = try resolve(text, setting: "\(name).\(member.key)") }
+        }
+    }
+
     /// Resolves a value that may be an `env:` or `secret:` reference, such as one nested inside an
     /// object-valued setting; `setting` names it in errors.
     public func resolve(_ text: String, setting: String) throws(ProviderSetupError) -> String {

@@ -34,7 +34,7 @@ final class TestConnection: @unchecked Sendable {  // Used by one test thread at
 
     /// Connects to 127.0.0.1:`port`. A `receiveBuffer` shrinks the socket's receive buffer (set before
     /// connecting, so the window is small from the start) to make a slow reader.
-    init(port: Int, receiveTimeout: Double = 10, receiveBuffer: Int32? = nil) throws {
+    init(port: Int, receiveTimeout: Double = 30, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestConnectionError(description: "socket failed") }
         if var size = receiveBuffer {
