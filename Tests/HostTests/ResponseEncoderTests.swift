@@ -1,0 +1,45 @@
+import PluginAPI
+import Testing
+
+@testable import Host
+
+@Suite("Response encoding")
+struct ResponseEncoderTests {
+    func encode(_ response: Response, keepAlive: Bool = true, isHTTP11: Bool = true, includeBody: Bool = true) -> String {
+        var encoder = ResponseEncoder()
+        return String(decoding: encoder.encode(response, keepAlive: keepAlive, isHTTP11: isHTTP11, includeBody: includeBody, logger: .disabled), as: UTF8.self)
+    }
+
+    @Test("A header value or name that could split the response is dropped, never written")
+    func noResponseSplitting() {
+        var response = Response.text("ok")
+        response.headers.add(name: "X-Injected", value: "a\r\nSet-Cookie: evil=1")
+        response.headers.add(name: "X-Bare-LF", value: "a\nb")
+        response.headers.add(name: "Bad Name", value: "v")
+        response.headers.add(name: "X-Fine", value: "value")
+        let wire = encode(response)
+        #expect(!wire.contains("evil"))
+        #expect(!wire.contains("X-Injected") && !wire.contains("X-Bare-LF") && !wire.contains("Bad Name"))
+        #expect(wire.contains("X-Fine: value\r\n"))
+    }
+
+    @Test("The server owns Content-Length, Connection and Date; a handler's copies are ignored")
+    func managedFields() {
+        var response = Response.text("four")
+        response.headers.add(name: "Content-Length", value: "999")
+        response.headers.add(name: "Connection", value: "upgrade")
+        let wire = encode(response, keepAlive: false)
+        #expect(wire.contains("Content-Length: 4\r\n"))
+        #expect(!wire.contains("999") && !wire.contains("upgrade"))
+        #expect(wire.contains("Connection: close\r\n"))
+        #expect(wire.hasSuffix("\r\n\r\nfour"))
+    }
+
+    @Test("204 has no Content-Length or body; HEAD keeps the length but not the body; HTTP/1.0 keep-alive is explicit")
+    func bodiesAndVersions() {
+        #expect(!encode(.empty(204)).contains("Content-Length"))
+        let head = encode(.text("four"), includeBody: false)
+        #expect(head.contains("Content-Length: 4\r\n") && head.hasSuffix("\r\n\r\n"))
+        #expect(encode(.text("x"), keepAlive: true, isHTTP11: false).contains("Connection: keep-alive\r\n"))
+    }
+}
