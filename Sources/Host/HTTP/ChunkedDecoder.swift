@@ -58,7 +58,7 @@ struct ChunkedDecoder {
                 } else {
                     extensionBytes += 1
                     guard extensionBytes <= Self.maxExtensionBytes else { throw .badRequest("chunk extension too long") }
-                    guard HTTPGrammar.isFieldValue[Int(byte)] else { throw .badRequest("invalid character in a chunk extension") }
+                    guard HTTPGrammar.isFieldValue(byte) else { throw .badRequest("invalid character in a chunk extension") }
                 }
             case .sizeLF:
                 guard byte == HTTPGrammar.lf else { throw .badRequest("chunk size line does not end in CRLF") }

@@ -22,20 +22,20 @@ enum HTTPGrammar {
     static let colon = UInt8(ascii: ":")
 
     /// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
-    static let isToken: [Bool] = (0..<256).map { byte in
-        switch UInt8(byte) {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): true
-        default: "!#$%&'*+-.^_`|~".utf8.contains(UInt8(byte))
+    @inline(__always)
+    static func isToken(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
+        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: true
+        default: false
         }
     }
 
     /// field-vchar / SP / HTAB: what a field value may contain (obs-text allowed, controls not).
-    static let isFieldValue: [Bool] = (0..<256).map { byte in
-        byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
-    }
+    @inline(__always)
+    static func isFieldValue(_ byte: UInt8) -> Bool { byte == 0x09 || (byte >= 0x20 && byte != 0x7F) }
 
     /// Characters allowed in a request target (visible ASCII, no '#').
-    static let isTarget: [Bool] = (0..<256).map { byte in
-        byte > 0x20 && byte < 0x7F && byte != Int(UInt8(ascii: "#"))
-    }
+    @inline(__always)
+    static func isTarget(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "#") }
 }

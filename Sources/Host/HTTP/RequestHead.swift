@@ -137,7 +137,7 @@ struct RequestHeadParser {
             throw .badRequest("malformed request line")
         }
         let methodBytes = UnsafeBufferPointer(rebasing: line[0..<firstSpace])
-        guard methodBytes.allSatisfy({ HTTPGrammar.isToken[Int($0)] }) else { throw .badRequest("the method is not a token") }
+        guard methodBytes.allSatisfy({ HTTPGrammar.isToken($0) }) else { throw .badRequest("the method is not a token") }
         let rest = UnsafeBufferPointer(rebasing: line[(firstSpace + 1)...])
         guard let secondSpace = rest.firstIndex(of: HTTPGrammar.space), secondSpace > 0 else {
             throw .badRequest("malformed request line")
@@ -145,20 +145,27 @@ struct RequestHeadParser {
         let target = UnsafeBufferPointer(rebasing: rest[0..<secondSpace])
         let version = UnsafeBufferPointer(rebasing: rest[(secondSpace + 1)...])
         let isHTTP11 = try parseVersion(version)
-        guard target.allSatisfy({ HTTPGrammar.isTarget[Int($0)] }) else {
+        guard target.allSatisfy({ HTTPGrammar.isTarget($0) }) else {
             throw .badRequest("the request target has a character that is not allowed")
         }
-        let methodName = String(decoding: methodBytes, as: UTF8.self)
-        guard let method = HTTPMethod(rawValue: methodName) else {
-            throw HTTPParseError(status: 501, reason: "the method \(methodName) is not supported")
+        guard let method = Self.method(methodBytes) else {
+            throw HTTPParseError(status: 501, reason: "the method \(String(decoding: methodBytes, as: UTF8.self)) is not supported")
         }
         let (path, query) = try splitTarget(String(decoding: target, as: UTF8.self), method: method)
         return (method, path, query, isHTTP11)
     }
 
+    /// The method named by `bytes`, compared byte for byte (methods are case-sensitive).
+    private static func method(_ bytes: UnsafeBufferPointer<UInt8>) -> HTTPMethod? {
+        HTTPMethod.allCases.first { candidate in
+            var name = candidate.rawValue
+            return name.withUTF8 { $0.count == bytes.count && memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+        }
+    }
+
     private static func parseVersion(_ version: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> Bool {
-        let prefix = Array("HTTP/".utf8)
-        guard version.count == 8, Array(version[0..<5]) == prefix, version[6] == UInt8(ascii: "."),
+        guard version.count == 8, version[0] == UInt8(ascii: "H"), version[1] == UInt8(ascii: "T"), version[2] == UInt8(ascii: "T"),
+            version[3] == UInt8(ascii: "P"), version[4] == UInt8(ascii: "/"), version[6] == UInt8(ascii: "."),
             (0x30...0x39).contains(version[5]), (0x30...0x39).contains(version[7])
         else { throw .badRequest("malformed HTTP version") }
         switch (version[5], version[7]) {
@@ -203,7 +210,7 @@ struct RequestHeadParser {
             throw .badRequest("a header line has no field name")
         }
         let nameBytes = UnsafeBufferPointer(rebasing: line[0..<colon])
-        guard nameBytes.allSatisfy({ HTTPGrammar.isToken[Int($0)] }) else {
+        guard nameBytes.allSatisfy({ HTTPGrammar.isToken($0) }) else {
             throw .badRequest("invalid character in a field name (whitespace before ':' is not allowed)")
         }
         var start = colon + 1
@@ -211,7 +218,7 @@ struct RequestHeadParser {
         while start < end, line[start] == HTTPGrammar.space || line[start] == HTTPGrammar.tab { start += 1 }
         while end > start, line[end - 1] == HTTPGrammar.space || line[end - 1] == HTTPGrammar.tab { end -= 1 }
         let valueBytes = UnsafeBufferPointer(rebasing: line[start..<end])
-        guard valueBytes.allSatisfy({ HTTPGrammar.isFieldValue[Int($0)] }) else {
+        guard valueBytes.allSatisfy({ HTTPGrammar.isFieldValue($0) }) else {
             throw .badRequest("invalid character in the value of a header field")
         }
         return (String(decoding: nameBytes, as: UTF8.self), String(decoding: valueBytes, as: UTF8.self))

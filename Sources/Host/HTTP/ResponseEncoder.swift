@@ -46,11 +46,11 @@ struct ResponseEncoder {
     }
 
     static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { HTTPGrammar.isToken[Int($0)] }
+        !name.isEmpty && name.utf8.allSatisfy { HTTPGrammar.isToken($0) }
     }
 
     static func isValidValue(_ value: String) -> Bool {
-        value.utf8.allSatisfy { HTTPGrammar.isFieldValue[Int($0)] }
+        value.utf8.allSatisfy { HTTPGrammar.isFieldValue($0) }
     }
 
     /// The IMF-fixdate of now, recomputed once a second.
