@@ -36,6 +36,8 @@ struct HTTPServerTests {
         BadRequest(name: "garbage version", raw: "GET /healthz HTCPCP/1.0\r\nHost: x\r\n\r\n", status: 400),
         BadRequest(name: "Transfer-Encoding in HTTP/1.0", raw: "POST /api/webhooks/slack HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", status: 400),
         BadRequest(name: "unknown expectation", raw: "POST /api/webhooks/slack HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\nx", status: 417),
+        BadRequest(name: "empty Transfer-Encoding with Content-Length", raw: "POST /api/webhooks/slack HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \r\nContent-Length: 4\r\n\r\nabcd", status: 400),
+        BadRequest(name: "Transfer-Encoding of only commas", raw: "POST /api/webhooks/slack HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ,\r\n\r\n", status: 400),
         BadRequest(name: "relative target", raw: "GET healthz HTTP/1.1\r\nHost: x\r\n\r\n", status: 400),
     ]
 
@@ -125,6 +127,14 @@ struct HTTPServerTests {
             #expect(second.status == 200)
             #expect(legacy.status == 200 && legacy.header("Connection") == "close")
             #expect(legacyClosed)
+        }
+    }
+
+    @Test("HTTP/1.0 with both keep-alive and close closes")
+    func closeWinsInHTTP10() async throws {
+        try await withHub { hub in
+            let response = try await hub.raw(Array("GET /healthz HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n".utf8))
+            #expect(response.header("Connection") == "close")
         }
     }
 
@@ -223,5 +233,25 @@ struct HTTPServerTests {
             }
             #expect(status == 503)
         }
+    }
+}
+
+@Suite("Chunked bodies of many small chunks")
+struct ManySmallChunksTests {
+    @Test("A 1 MiB body in 16-byte chunks is decoded exactly (the decoder grows its buffer geometrically)")
+    func manySmallChunks() throws {
+        var decoder = ChunkedDecoder(maxBodyBytes: 1 << 20, maxTrailerBytes: 1024, maxTrailerCount: 10)
+        let piece = Array("0123456789abcdef".utf8)
+        var wire: [UInt8] = []
+        for _ in 0..<(1 << 16) { wire += Array("10\r\n".utf8) + piece + Array("\r\n".utf8) }
+        wire += Array("0\r\n\r\n".utf8)
+        var offset = 0
+        while offset < wire.count {  // Fed in 64 KiB reads, as the event loop does.
+            let end = min(wire.count, offset + 65536)
+            offset += try wire[offset..<end].withUnsafeBufferPointer { try decoder.feed($0) }
+        }
+        #expect(decoder.isDone)
+        #expect(decoder.body.count == 1 << 20)
+        #expect(decoder.body.prefix(16) == piece[...] && decoder.body.suffix(16) == piece[...])
     }
 }

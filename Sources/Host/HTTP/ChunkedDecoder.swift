@@ -65,8 +65,9 @@ struct ChunkedDecoder {
                 if size == 0 {
                     state = .trailerLineStart
                 } else {
+                    // No reserveCapacity here: growing to the exact size per chunk would copy the body every
+                    // chunk (quadratic); append's geometric growth keeps many small chunks linear.
                     guard size <= maxBodyBytes - body.count else { throw .bodyTooLarge(limit: maxBodyBytes) }
-                    body.reserveCapacity(body.count + size)
                     state = .data(remaining: size)
                 }
                 size = 0

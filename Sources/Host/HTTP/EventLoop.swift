@@ -35,6 +35,13 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     private var draining = false
     /// Handler tasks started and not yet finished; the loop outlives them so none is stranded on it.
     private var tasksInFlight = 0
+    /// Connections that used up their read budget with input still waiting (edge-triggered epoll will
+    /// not report them again), served again on the next pass so one fast sender cannot hold the loop.
+    private var readAgain: [Connection] = []
+    /// Reads of 64 KiB one connection gets per pass.
+    private let readBudget = 16
+    /// Set when accept failed for lack of file descriptors; the listener is re-armed on the next sweep.
+    private var acceptPaused = false
     private var drainDeadline: UInt64 = 0
     private let headParser: RequestHeadParser
     private let tls: TLSContext?
@@ -105,7 +112,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         let tickMilliseconds = Int32(configuration.tick.nanoseconds / 1_000_000)
         var nextSweep = System.monotonicNanoseconds() + configuration.tick.nanoseconds
         while true {
-            let pending = queue.withLock { !$0.jobs.isEmpty }
+            let pending = !readAgain.isEmpty || queue.withLock { !$0.jobs.isEmpty }
             let count = epoll_wait(epollFD, &events, Int32(events.count), pending ? 0 : tickMilliseconds)
             if count < 0 && errno != EINTR {
                 logger.error("epoll_wait failed; the event loop stops", [("errno", System.errorDescription(errno))])
@@ -124,16 +131,30 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
                     handle(event.events, on: connection)
                 }
             }
+            let again = readAgain
+            readAgain.removeAll(keepingCapacity: true)
+            for connection in again where connections[connection.fd] === connection { readAvailable(connection) }
             runJobs()
             let now = System.monotonicNanoseconds()
             if now >= nextSweep {
                 sweepDeadlines(now: now)
+                if acceptPaused { resumeAccepting() }
                 nextSweep = now + configuration.tick.nanoseconds
             }
-            if draining && ((connections.isEmpty && tasksInFlight == 0) || now >= drainDeadline) { break }
+            if draining {
+                if now >= drainDeadline {
+                    // Out of time: drop the remaining connections, but let handler tasks already running
+                    // finish (briefly), so none is stranded on an executor that no longer runs jobs.
+                    for connection in Array(connections.values) { closeConnection(connection) }
+                }
+                if connections.isEmpty && (tasksInFlight == 0 || now >= drainDeadline + Self.taskGrace) { break }
+            }
         }
         for connection in Array(connections.values) { closeConnection(connection) }
     }
+
+    /// How long, past the drain deadline, the loop keeps running handler tasks that are still in flight.
+    private static let taskGrace: UInt64 = 2_000_000_000
 
     /// Runs queued jobs (handlers resuming), a bounded number of rounds so sockets are not starved.
     private func runJobs() {
@@ -180,6 +201,12 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             let fd = atom_accept(listenFD, &address, address.count)
             if fd < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
+                if errno == EMFILE || errno == ENFILE {
+                    // Out of file descriptors: the level-triggered listener would report the same pending
+                    // connection again at once, so stop watching it until the next sweep.
+                    pauseAccepting()
+                    return
+                }
                 // EINVAL: the listener was shut down; the loop's own stop message is on its way.
                 if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINVAL {
                     logger.warning("accept failed", [("errno", System.errorDescription(errno))])
@@ -217,6 +244,23 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             connection.deadline = System.monotonicNanoseconds() + configuration.idleTimeout.nanoseconds
             readAvailable(connection)
         }
+    }
+
+    private func pauseAccepting() {
+        guard !acceptPaused else { return }
+        acceptPaused = true
+        var event = epoll_event()
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, &event)
+        logger.error("out of file descriptors: not accepting new connections until some close", [("errno", System.errorDescription(errno))])
+    }
+
+    private func resumeAccepting() {
+        acceptPaused = false
+        guard !draining else { return }
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue
+        event.data.fd = listenFD
+        epoll_ctl(epollFD, EPOLL_CTL_ADD, listenFD, &event)
     }
 
     /// Past the connection limit: answer 503 and close, so the client learns why (TLS clients are just
@@ -259,7 +303,13 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     /// Reads until the socket would block, processing requests as they complete.
     private func readAvailable(_ connection: Connection) {
+        var reads = 0
         while connections[connection.fd] === connection {
+            if reads == readBudget {
+                readAgain.append(connection)
+                return
+            }
+            reads += 1
             switch connection.phase {
             case .handling, .writing: return
             case .readingHead, .readingBody, .lingering: break
@@ -351,9 +401,14 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
                 maxBodyBytes: connection.bodyLimit, maxTrailerBytes: configuration.maxHeaderBytes,
                 maxTrailerCount: configuration.maxHeaderCount)
         }
-        if head.expectsContinue && connection.inbound.isEmpty {
-            // Best effort: 25 bytes on an idle socket; if they cannot go out, the client sends its body after its own delay.
-            _ = Self.continueLine.withUnsafeBytes { transmit($0.baseAddress!, count: $0.count, on: connection) }
+        if head.expectsContinue && head.isHTTP11 && connection.inbound.isEmpty {
+            // 25 bytes on a socket with nothing else queued; if they cannot all go out now, the stream
+            // would be corrupt (and a TLS write could not be retried with another buffer), so give up.
+            let sent = Self.continueLine.withUnsafeBytes { transmit($0.baseAddress!, count: $0.count, on: connection) }
+            guard case .bytes(Self.continueLine.count) = sent else {
+                closeConnection(connection)
+                return false
+            }
         }
         connection.phase = .readingBody
         connection.deadline = System.monotonicNanoseconds() + configuration.bodyReadTimeout.nanoseconds
@@ -369,7 +424,10 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             connection.consumeInbound(length)
             dispatch(connection, body: body)
         case .chunked:
+            // Take the decoder out of the connection while feeding it, so its body has one owner and
+            // appending never triggers a copy-on-write of everything decoded so far.
             guard var decoder = connection.chunked else { return false }
+            connection.chunked = nil
             let fed = connection.inbound.withUnsafeBufferPointer { buffer in
                 Result { () throws(HTTPParseError) in try decoder.feed(buffer) }
             }
@@ -380,7 +438,6 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             case .success(let consumed):
                 connection.consumeInbound(consumed)
                 if decoder.isDone {
-                    connection.chunked = nil
                     dispatch(connection, body: decoder.body)
                 } else {
                     connection.chunked = decoder
@@ -441,7 +498,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         connection.outbound = []
         connection.outboundOffset = 0
         connection.head = nil
-        if connection.closeAfterWrite {
+        if connection.closeAfterWrite || draining {
             linger(connection)
             return
         }

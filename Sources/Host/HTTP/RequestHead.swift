@@ -56,6 +56,7 @@ struct RequestHeadParser {
         var headers = HTTPHeaders()
         var contentLength: Int?
         var transferEncodings: [Substring] = []
+        var sawTransferEncoding = false
         var hostCount = 0
         var connectionTokens: [Substring] = []
         var expectsContinue = false
@@ -71,6 +72,7 @@ struct RequestHeadParser {
                 else { throw .badRequest("Content-Length is not a decimal number") }
                 contentLength = length
             case .transferEncoding:
+                sawTransferEncoding = true
                 transferEncodings += value.split(separator: ",").map { $0.trimmingOWS() }.filter { !$0.isEmpty }
             case .host:
                 hostCount += 1
@@ -88,7 +90,10 @@ struct RequestHeadParser {
         }
 
         let framing: BodyFraming
-        if !transferEncodings.isEmpty {
+        if sawTransferEncoding {
+            // A Transfer-Encoding field with no codings must not fall back to Content-Length framing:
+            // a proxy in front may frame it differently (request smuggling).
+            guard !transferEncodings.isEmpty else { throw .badRequest("Transfer-Encoding without a transfer coding") }
             guard contentLength == nil else { throw .badRequest("both Content-Length and Transfer-Encoding") }
             guard isHTTP11 else { throw .badRequest("Transfer-Encoding in an HTTP/1.0 request") }
             guard transferEncodings.last!.lowercased() == "chunked" else {
@@ -107,7 +112,7 @@ struct RequestHeadParser {
             throw .badRequest(hostCount == 0 ? "HTTP/1.1 request without Host" : "more than one Host")
         }
         let lowered = connectionTokens.map { $0.lowercased() }
-        let keepAlive = isHTTP11 ? !lowered.contains("close") : lowered.contains("keep-alive")
+        let keepAlive = !lowered.contains("close") && (isHTTP11 || lowered.contains("keep-alive"))
         if framing == .none { expectsContinue = false }
         return RequestHead(
             method: method, path: path, query: query, isHTTP11: isHTTP11, headers: headers, framing: framing,

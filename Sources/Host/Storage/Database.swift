@@ -96,12 +96,14 @@ enum Database {
     static func migrate(_ connection: SQLiteConnection) throws {
         try connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
         for migration in migrations {
-            let check = try connection.prepare("SELECT 1 FROM schema_migrations WHERE id = ?")
-            try check.bind(1, migration.id)
-            let applied = try check.step()
-            check.reset()
-            if applied { continue }
+            // Checked inside the write transaction, so two processes opening a new data dir at once
+            // (the hub and a CLI command) cannot both apply the same migration.
             try connection.transaction {
+                let check = try connection.prepare("SELECT 1 FROM schema_migrations WHERE id = ?")
+                try check.bind(1, migration.id)
+                let applied = try check.step()
+                check.reset()
+                if applied { return }
                 try connection.execute(migration.sql)
                 let record = try connection.prepare("INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)")
                 try record.bind(1, migration.id)

@@ -118,8 +118,13 @@ final class Statement {
 
     func bind(_ index: Int32, _ value: String?) throws(SQLiteError) {
         let rc: Int32
-        if let value {
-            rc = sqlite3_bind_text(raw, index, value, -1, atom_sqlite_transient())
+        if var value {
+            // With the byte count, not -1: a NUL inside the string must not end it early.
+            rc = value.withUTF8 { bytes in
+                sqlite3_bind_text64(
+                    raw, index, UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self),
+                    sqlite3_uint64(bytes.count), atom_sqlite_transient(), UInt8(SQLITE_UTF8))
+            }
         } else {
             rc = sqlite3_bind_null(raw, index)
         }
