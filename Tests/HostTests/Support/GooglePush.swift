@@ -56,6 +56,18 @@ final class GooglePush: Sendable {
         [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
     }
 
+    /// `request` with a push token signed by `key`, issued now (a conformance-kit signer).
+    static func sign(_ request: Request, key: RSATestKey = GooglePush.key) -> Request {
+        var request = request
+        request.headers.replaceOrAdd(name: "Authorization", value: "Bearer " + key.token(claims: claims(now: SystemClock().now())))
+        return request
+    }
+
+    /// An unauthenticated push of the message `messageID` (a conformance-kit delivery).
+    static func delivery(messageID: String) -> Request {
+        Request(method: .POST, path: "/api/webhooks/gmail", headers: ["Content-Type": "application/json"], body: envelope(messageID: messageID))
+    }
+
     /// A Pub/Sub push envelope around Gmail's notification.
     static func envelope(messageID: String = "m-\(UUID().uuidString.prefix(8))", data: String? = nil) -> [UInt8] {
         let data = data ?? Base64.encode(Array(#"{"emailAddress":"user@example.com","historyId":9876543210}"#.utf8))
