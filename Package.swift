@@ -28,9 +28,9 @@ let package = Package(
             name: "Host",
             dependencies: ["PluginAPI", "Plugins", "CSQLite", "COpenSSL", "CLinux"]
         ),
-        // Test-only helpers shared by the test targets: RSA keys and JWTs made at test time, a settable clock.
+        // Test-only helpers shared by the test targets: RSA keys and JWTs made at test time (the clock is PluginTesting's ManualClock).
         .target(name: "TestSupport", dependencies: ["PluginAPI", "COpenSSL"], path: "Tests/TestSupport"),
-        .testTarget(name: "PluginAPITests", dependencies: ["PluginAPI", "TestSupport"]),
+        .testTarget(name: "PluginAPITests", dependencies: ["PluginAPI", "PluginTesting", "TestSupport"]),
         .testTarget(
             name: "HostTests",
             dependencies: ["Host", "PluginAPI", "Plugins", "PluginTesting", "TestSupport", "COpenSSL", "CLinux"]

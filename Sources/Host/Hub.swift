@@ -52,14 +52,16 @@ final class Hub: Sendable {
         let readiness = Readiness()
         let registry: ProviderRegistry
         let responder: HubResponder
+        // One gate (one failure count per address) for the admin prefixes and providers' admin-only routes.
+        let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
         do {
             registry = Self.registry(
-                review: review, options: options, environment: environment, eventLog: eventLog, auditLog: auditLog, clock: clock, logger: logger)
+                review: review, options: options, environment: environment, eventLog: eventLog, auditLog: auditLog, gate: gate, clock: clock,
+                logger: logger)
             let router = try Self.routes(
                 providerTypes: providerTypes,
                 hostRoutes: HostRoutes(eventLog: eventLog, isReady: { readiness.isReady }),
                 securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog))
-            let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
             responder = HubResponder(
                 router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
                 logger: logger.labelled("http"))
@@ -76,22 +78,22 @@ final class Hub: Sendable {
         self.server = HTTPServer(configuration: options.server, responder: responder, logger: logger.labelled("http"))
     }
 
-    /// The lazy provider registry; each provider's context resolves settings through the review's secrets.
+    /// The lazy provider registry; each provider's context resolves settings through the review's secrets
+    /// and checks admin credentials through `gate`.
     private static func registry(
-        review: SecurityReview, options: HubOptions, environment: HubEnvironment, eventLog: EventLog, auditLog: AuditLog, clock: any WallClock,
-        logger: Logger
+        review: SecurityReview, options: HubOptions, environment: HubEnvironment, eventLog: EventLog, auditLog: AuditLog, gate: AdminGate,
+        clock: any WallClock, logger: Logger
     ) -> ProviderRegistry {
         let http = URLSessionHTTPClient()
         let publicBaseURL = options.publicBaseURL ?? environment["ATOM_PUBLIC_URL"]
         let verification = verificationPolicy(review: review, audit: auditLog, logger: logger)
-        let authentication = AdminAuthentication(environment: environment)
         return ProviderRegistry(types: review.providerTypes, configuration: review.configuration, logger: logger.labelled("registry")) { type, entry in
             let id = type.descriptor.id
             let events = ProviderEventSink(provider: id, log: eventLog)
             return ProviderContext(
                 providerID: id, settings: review.settings(for: type, entry: entry), events: events,
                 logger: logger.labelled(id), clock: clock, http: http, publicBaseURL: publicBaseURL, storedEvents: events,
-                requireAdmin: { request throws(HTTPError) in try authentication.authorize(request) }, verification: verification(id))
+                requireAdmin: { request throws(HTTPError) in try gate.check(request) }, verification: verification(id))
         }
     }
 

@@ -9,7 +9,8 @@ public typealias RequestSigner = @Sendable (Request) -> Request
 ///
 /// It checks that a correctly signed delivery is accepted (2xx) and stored; that the same delivery
 /// again is accepted and stored once; that unsigned, tampered-body, wrongly keyed, stale and
-/// future-dated deliveries get 401 JSON and store nothing; that every declared route is reachable
+/// future-dated deliveries get 401 JSON and store nothing (a scheme that cannot detect a case by
+/// design marks it `notApplicable`, with the reason); that every declared route is reachable
 /// (not 404/405 from the router); that without its settings the provider is not created and its
 /// routes answer 503 JSON; and that a provider that fails on creation (503) or throws in a handler
 /// (500 JSON) does not affect it.
@@ -29,7 +30,9 @@ public typealias RequestSigner = @Sendable (Request) -> Request
 ///   - delivery: An unsigned delivery carrying one new event, for a fresh id made of digits.
 ///   - signer: Signs with the configured secret.
 ///   - wrongKeySigner: Signs the same way with another secret.
-///   - replayWindow: The scheme's timestamp tolerance in seconds; nil when it signs no timestamp.
+///   - replayWindow: How long after signing a delivery is still accepted, in seconds (the timestamp
+///     tolerance, or a token's lifetime plus its clock skew); the kit sends at twice this far off.
+///   - notApplicable: Refusal cases the scheme cannot pass by design, each with the reason (not empty).
 ///   - host: In memory (the default) or a live hub.
 public func expectWebhookConformance<P: Provider>(
     _ provider: P.Type,
@@ -39,7 +42,8 @@ public func expectWebhookConformance<P: Provider>(
     delivery: @escaping @Sendable (_ id: String) -> Request,
     signer: @escaping RequestSigner,
     wrongKeySigner: @escaping RequestSigner,
-    replayWindow: Double? = 300,
+    replayWindow: Double = 300,
+    notApplicable: [ConformanceCase: String] = [:],
     host: any ProviderHosting = InMemoryHost(),
     sourceLocation: SourceLocation = #_sourceLocation
 ) async {
@@ -50,9 +54,13 @@ public func expectWebhookConformance<P: Provider>(
         HostSetup(providers: providers, environment: environment, clock: clock, publicBaseURL: publicBaseURL)
     }
     let underTest = HostSetup.Entry(type: P.self, settings: settings)
+    for (exempted, reason) in notApplicable where reason.allSatisfy(\.isWhitespace) {
+        Issue.record("[\(P.descriptor.id)] '\(exempted)' is marked not applicable without a reason", sourceLocation: sourceLocation)
+    }
     do {
         try await host.withTransport(setup([underTest], environment: environment)) { transport in
-            try await check.deliveries(transport, wrongKeySigner: wrongKeySigner, replayWindow: replayWindow)
+            try await check.deliveries(
+                transport, wrongKeySigner: wrongKeySigner, replayWindow: replayWindow, notApplicable: Set(notApplicable.keys))
             try await check.routesReachable(transport)
         }
         try await host.withTransport(setup([HostSetup.Entry(type: P.self, settings: [:])], environment: [:])) { transport in

@@ -1,6 +1,7 @@
 import Foundation
 import PluginAPI
 import Plugins
+import PluginTesting
 import Testing
 
 @testable import Host
@@ -16,7 +17,7 @@ struct AuditAndAdminTests {
 
     @Test("Bad signatures and stale timestamps are audited, one row per provider, address and minute plus a summary")
     func webhookFailuresAreAggregated() async throws {
-        let clock = TestClock(Date().timeIntervalSince1970)
+        let clock = ManualClock(Date().timeIntervalSince1970)
         try await withHub(clock: clock) { hub in
             let body = SlackSigner.eventBody()
             for _ in 0..<5 {
@@ -63,7 +64,7 @@ struct AuditAndAdminTests {
 
     @Test("Admin auth failures are audited without the token; the 10th in a minute blocks the address with 429 and Retry-After")
     func repeatedFailuresAreRateLimited() async throws {
-        let clock = TestClock(Date().timeIntervalSince1970)
+        let clock = ManualClock(Date().timeIntervalSince1970)
         try await withHub(clock: clock) { hub in
             for _ in 0..<10 {
                 let response = try await hub.request("GET", "/api/admin/events", headers: [("Authorization", "Bearer guess-\(UUID().uuidString)")])
@@ -106,7 +107,7 @@ struct AuditAndAdminTests {
     func throttlingOverflow() async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let clock = TestClock(1_800_000_000)
+        let clock = ManualClock(1_800_000_000)
         let log = try AuditLog(dataDirectory: directory, retentionDays: 90, clock: clock, logger: .disabled, maximumWindows: 1)
         for address in ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"] {
             log.recordThrottled(AuditEvent(.adminAuthFailure, severity: .warning, ipAddress: address), key: address)
@@ -140,7 +141,7 @@ struct AuditAndAdminTests {
 
     @Test("The failure limiter blocks at the limit for the rest of the window and bounds its memory")
     func limiterWindowsAndBounds() {
-        let clock = TestClock(1_000)
+        let clock = ManualClock(1_000)
         let limiter = FailureRateLimiter(limit: 3, windowSeconds: 60, maximumAddresses: 2, clock: clock)
         #expect(!limiter.recordFailure("a") && !limiter.recordFailure("a"))
         #expect(limiter.retryAfter("a") == nil)

@@ -94,6 +94,33 @@ struct HubSpotInsightTests {
         }
     }
 
+    @Test("Bad tokens on the insight go through the admin gate: audited, and the 10th in a minute blocks the address with 429")
+    func badTokensAreRateLimited() async throws {
+        let clock = ManualClock(Double(Self.now) / 1000)
+        let environment = ["HUBSPOT_CLIENT_SECRET": HubSpotSigner.secret, "ADMIN_TOKEN": TestHub.adminToken]
+        try await withHub(plugins: HubSpotWebhookTests.plugins, environment: environment, clock: clock) { hub in
+            let path = "/api/hubspot/contacts/123/insight"
+            for _ in 0..<10 {
+                let response = try await hub.request("GET", path, headers: [("Authorization", "Bearer guess-\(UUID().uuidString)")])
+                #expect(response.status == 401)
+            }
+            let blocked = try await hub.request("GET", path, headers: [("Authorization", "Bearer \(TestHub.adminToken)")])
+            #expect(blocked.status == 429)
+            #expect(blocked.errorCode == "too_many_requests")
+            #expect(blocked.header("Retry-After").flatMap { Int($0) } != nil)
+            #expect(try await hub.admin("/api/admin/events").status == 429, "one failure count per address, whichever admin route")
+
+            clock.advance(by: 61)
+            let failures = try await AuditAndAdminTests.auditRows(hub, type: .adminAuthFailure)
+            #expect(failures.count == 1)
+            #expect(failures.first?["details"]?["path"]?.stringValue == path)
+            #expect(try await AuditAndAdminTests.auditRows(hub, type: .adminRateLimited).count == 1)
+            #expect(try await AuditAndAdminTests.auditRows(hub, type: .webhookSignatureFailure).isEmpty, "an admin refusal is not a webhook failure")
+            let audit = try await hub.admin("/api/security/audit?limit=1000")
+            #expect(!audit.text.contains("guess-"), "the tokens tried are never stored")
+        }
+    }
+
     @Test("Without ADMIN_TOKEN the insight is closed (403)")
     func closedWithoutToken() async throws {
         try await withHubSpot(adminToken: nil) { hub in

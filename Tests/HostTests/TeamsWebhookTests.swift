@@ -33,6 +33,26 @@ enum TeamsSigner {
 
     static func batch(_ items: [JSONValue]) -> [UInt8] { JSONValue.object(["value": .array(items)]).serialized() }
 
+    /// `request` with Teams' HMAC of its body under `token` (a conformance-kit signer).
+    static func sign(_ request: Request, token: String = securityToken) -> Request {
+        var request = request
+        request.headers.replaceOrAdd(name: "Authorization", value: headers(body: request.body, token: token)[0].1)
+        return request
+    }
+
+    /// `request`'s Graph batch with `clientState` put in every item, as Graph sends it (a conformance-kit signer).
+    static func withClientState(_ request: Request, clientState: String = TeamsSigner.clientState) -> Request {
+        var request = request
+        let items = (try? JSONValue.parse(request.body))?["value"]?.arrayValue ?? []  // The kit's deliveries are well-formed batches.
+        request.body = batch(
+            items.map { item in
+                var object = item.objectValue ?? [:]
+                object["clientState"] = .string(clientState)
+                return .object(object)
+            })
+        return request
+    }
+
     static let plugins = #"{"providers": {"teams": {"enabled": true}}}"#
     static let environment = [
         "TEAMS_OUTGOING_WEBHOOK_SECRET": securityToken, "TEAMS_CLIENT_STATE": clientState, "ADMIN_TOKEN": TestHub.adminToken,

@@ -1,5 +1,6 @@
 import Foundation
 import PluginAPI
+import PluginTesting
 import Synchronization
 import Testing
 import TestSupport

@@ -1,7 +1,7 @@
 import PluginAPI
 
-/// Checks the admin token (see ``AdminToken``) for `/api/admin/*` and `/api/security/*` (through ``AdminGate``)
-/// and for provider routes that expose stored data. With no `ADMIN_TOKEN` configured, admin routes are closed (403), never open.
+/// Checks the admin token (see ``AdminToken``) for `/api/admin/*`, `/api/security/*` and provider routes
+/// that expose stored data, always through ``AdminGate``. With no `ADMIN_TOKEN` configured, admin routes are closed (403), never open.
 struct AdminAuthentication: Sendable {
     let environment: HubEnvironment
 

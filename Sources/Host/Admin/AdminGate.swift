@@ -1,7 +1,8 @@
 import PluginAPI
 
 /// The one door to `/api/admin/*` and `/api/security/*`, applied by the responder to every path
-/// under them (routed or not): rate limit by address, then the admin token; failures are audited.
+/// under them (routed or not), and to providers' admin-only routes through `context.requireAdmin`:
+/// rate limit by address, then the admin token; failures are audited.
 struct AdminGate: Sendable {
     let authentication: AdminAuthentication
     let limiter: FailureRateLimiter

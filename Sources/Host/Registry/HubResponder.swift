@@ -37,7 +37,9 @@ struct HubResponder: HTTPResponder {
                     case .unavailable(let reason):
                         return HTTPError.providerUnavailable(id, reason: reason).response
                     case .ready(let provider):
-                        do { return try await route.handler(provider, request) } catch let error as HTTPError where error.status == 401 {
+                        do { return try await route.handler(provider, request) } catch let error as HTTPError
+                            where error.status == 401 && error.error != AdminToken.refusalCode  // The admin gate audits its own refusals.
+                        {
                             auditRejectedWebhook(request, provider: id, error: error)
                             throw error
                         }

@@ -18,7 +18,8 @@ public struct ProviderContext: Sendable {
     /// The events this provider stored, for read models (insights); never another provider's.
     public var storedEvents: any EventReader
     /// Throws 401/403 unless `request` carries the hub's admin credentials; call it first in routes
-    /// that return stored data.
+    /// that return stored data. The hub checks through its admin gate, as for `/api/admin/*`: failures
+    /// are audited and an address that keeps failing gets 429.
     public var requireAdmin: @Sendable (Request) throws(HTTPError) -> Void
     /// Whether signature checks are enforced; run every check through ``VerificationPolicy/check(_:)``.
     public var verification: VerificationPolicy

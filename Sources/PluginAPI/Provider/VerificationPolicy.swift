@@ -3,6 +3,7 @@
 ///
 /// ```swift
 /// try context.verification.check { try signature.verify(request) }
+/// try await context.verification.check { try await token.verify(request) }
 /// ```
 public struct VerificationPolicy: Sendable {
     private let onSkip: (@Sendable (_ failure: HTTPError) -> Void)?
@@ -20,9 +21,16 @@ public struct VerificationPolicy: Sendable {
 
     /// Runs a signature check; its failure is thrown unless this policy skips failures.
     public func check(_ verify: () throws(HTTPError) -> Void) throws(HTTPError) {
-        do { try verify() } catch {
-            guard let onSkip else { throw error }
-            onSkip(error)
-        }
+        do { try verify() } catch { try fail(error) }
+    }
+
+    /// Runs a check that waits (fetching a key set, say); its failure is thrown unless this policy skips failures.
+    public func check(_ verify: () async throws(HTTPError) -> Void) async throws(HTTPError) {
+        do { try await verify() } catch { try fail(error) }
+    }
+
+    private func fail(_ error: HTTPError) throws(HTTPError) {
+        guard let onSkip else { throw error }
+        onSkip(error)
     }
 }

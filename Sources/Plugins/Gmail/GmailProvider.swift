@@ -36,12 +36,14 @@ public final class GmailProvider: Provider {
     private let pushToken: GooglePushToken?
     private let events: any EventSink
     private let logger: Logger
+    private let verification: VerificationPolicy
 
     public init(context: ProviderContext) throws {
         let settings = context.settings
         verificationToken = try settings.string("verificationToken").map { Array($0.utf8) }
         events = context.events
         logger = context.logger
+        verification = context.verification
         if try settings.bool("allowTokenOnly") == true {
             guard verificationToken != nil else {
                 throw ProviderSetupError("allowTokenOnly needs verificationToken (or GMAIL_PUSH_VERIFICATION_TOKEN)")
@@ -88,14 +90,17 @@ public final class GmailProvider: Provider {
         return base + path
     }
 
-    /// `POST /api/webhooks/gmail`: authenticate, decode, store once per Pub/Sub message id, answer 204.
+    /// `POST /api/webhooks/gmail`: authenticate (under the hub's verification policy), decode, store
+    /// once per Pub/Sub message id, answer 204.
     func receive(_ request: Request) async throws -> Response {
-        if let verificationToken {
-            guard let token = request.queryParameters["token"], ConstantTime.equals(Array(token.utf8), verificationToken) else {
-                throw HTTPError.unauthorized("invalid_token", "the token query parameter is missing or wrong")
+        try await verification.check { () async throws(HTTPError) in
+            if let verificationToken {
+                guard let token = request.queryParameters["token"], ConstantTime.equals(Array(token.utf8), verificationToken) else {
+                    throw HTTPError.unauthorized("invalid_token", "the token query parameter is missing or wrong")
+                }
             }
+            try await pushToken?.verify(request)
         }
-        try await pushToken?.verify(request)
         let notification: GmailNotification
         do {
             notification = try GmailNotification(envelope: try request.jsonBody())

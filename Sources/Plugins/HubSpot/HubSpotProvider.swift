@@ -32,6 +32,7 @@ public final class HubSpotProvider: Provider {
     let storedEvents: any EventReader
     let requireAdmin: @Sendable (Request) throws(HTTPError) -> Void
     let clock: any WallClock
+    let verification: VerificationPolicy
 
     public init(context: ProviderContext) throws {
         let secret = try context.settings.required("clientSecret")
@@ -50,12 +51,13 @@ public final class HubSpotProvider: Provider {
         storedEvents = context.storedEvents
         requireAdmin = context.requireAdmin
         clock = context.clock
+        verification = context.verification
     }
 
     /// `POST /api/webhooks/hubspot`: verify against the public URL (never the Host header), then store
-    /// each event of the batch once.
+    /// each event of the batch once. The signature check runs under the hub's verification policy.
     func receiveWebhook(_ request: Request) async throws -> Response {
-        try signature.verify(request, uri: publicBaseURL + request.target)
+        try verification.check { () throws(HTTPError) in try signature.verify(request, uri: publicBaseURL + request.target) }
         _ = try await events.append(try Self.normalise(try request.jsonBody()))
         return .empty(200)
     }

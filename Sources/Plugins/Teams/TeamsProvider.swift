@@ -37,6 +37,7 @@ public final class TeamsProvider: Provider {
     private let replyText: String
     private let events: any EventSink
     private let logger: Logger
+    private let verification: VerificationPolicy
 
     public init(context: ProviderContext) throws {
         let settings = context.settings
@@ -48,12 +49,14 @@ public final class TeamsProvider: Provider {
         replyText = try settings.string("replyText") ?? Self.defaultReply
         events = context.events
         logger = context.logger
+        verification = context.verification
     }
 
-    /// `POST /api/webhooks/teams`: verify the HMAC, store the activity, reply with a message.
+    /// `POST /api/webhooks/teams`: verify the HMAC (under the hub's verification policy), store the
+    /// activity, reply with a message.
     func receiveOutgoingWebhook(_ request: Request) async throws -> Response {
         guard let outgoingSignature else { throw Self.notConfigured("outgoingWebhookSecret", "TEAMS_OUTGOING_WEBHOOK_SECRET") }
-        try outgoingSignature.verify(request)
+        try verification.check { () throws(HTTPError) in try outgoingSignature.verify(request) }
         let activity = try request.jsonBody()
         guard let id = activity["id"]?.stringValue, !id.isEmpty else { throw HTTPError.badRequest("the activity has no id") }
         guard let type = activity["type"]?.stringValue, !type.isEmpty else { throw HTTPError.badRequest("the activity has no type") }
@@ -62,7 +65,8 @@ public final class TeamsProvider: Provider {
     }
 
     /// `POST /api/webhooks/teams/notifications`: answer Graph's validation handshake, or store the
-    /// items whose `clientState` matches (the others are dropped and logged) and answer 202.
+    /// items whose `clientState` matches (the others are dropped and logged, or let through when the
+    /// hub's verification policy skips failed checks) and answer 202.
     func receiveNotifications(_ request: Request) async throws -> Response {
         guard let clientState else { throw Self.notConfigured("clientState", "TEAMS_CLIENT_STATE") }
         if let token = request.queryParameters["validationToken"] {
@@ -71,9 +75,12 @@ public final class TeamsProvider: Provider {
         let notifications = try GraphNotification.batch(try request.jsonBody())
         var trusted: [NewEvent] = []
         for notification in notifications {
-            if notification.hasClientState(clientState) {
+            do {
+                try verification.check { () throws(HTTPError) in
+                    guard notification.hasClientState(clientState) else { throw .invalidSignature("the notification's clientState does not match") }
+                }
                 trusted.append(notification.event)
-            } else {
+            } catch {
                 logger.warning(
                     "dropped a Graph notification whose clientState does not match",
                     [("subscriptionId", notification.string("subscriptionId") ?? "<none>"), ("type", notification.type)])

@@ -1,5 +1,6 @@
 import Foundation
 import PluginAPI
+import PluginTesting
 import Synchronization
 import TestSupport
 
@@ -54,6 +55,18 @@ final class GooglePush: Sendable {
     /// `Authorization: Bearer <token>`.
     static func bearer(_ token: String) -> [(String, String)] {
         [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
+    }
+
+    /// `request` with a push token signed by `key`, issued now (a conformance-kit signer).
+    static func sign(_ request: Request, key: RSATestKey = GooglePush.key) -> Request {
+        var request = request
+        request.headers.replaceOrAdd(name: "Authorization", value: "Bearer " + key.token(claims: claims(now: SystemClock().now())))
+        return request
+    }
+
+    /// An unauthenticated push of the message `messageID` (a conformance-kit delivery).
+    static func delivery(messageID: String) -> Request {
+        Request(method: .POST, path: "/api/webhooks/gmail", headers: ["Content-Type": "application/json"], body: envelope(messageID: messageID))
     }
 
     /// A Pub/Sub push envelope around Gmail's notification.
