@@ -251,6 +251,7 @@ struct GmailWebhookTests {
 
     @Test("A key set URL must be https, or http to localhost; jwksURL and jwksFile exclude each other", arguments: [
         ["jwksURL": "http://keys.example.com/certs"], ["jwksURL": "http://127.0.0.1.example.com/certs"], ["jwksURL": "ftp://127.0.0.1/certs"],
+        ["jwksURL": "http://127.0.0.1:1@keys.example.com/certs"],
         ["jwksFile": "/tmp/certs.json"],
     ] as [[String: JSONValue]])
     func keySetURLRules(settings: [String: JSONValue]) async throws {

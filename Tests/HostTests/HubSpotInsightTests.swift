@@ -151,3 +151,16 @@ extension HubSpotInsightTests {
         }
     }
 }
+
+@Suite("HubSpot insight with absurd timestamps")
+struct HubSpotInsightEdgeTests {
+    @Test("A signed event dated far in the past does not crash the insight")
+    func farPast() async throws {
+        let tests = HubSpotInsightTests()
+        try await tests.withHubSpot { hub in
+            try await tests.deliver(hub, [#"{"eventId":1,"subscriptionId":1,"portalId":1,"occurredAt":-1e30,"subscriptionType":"contact.creation","objectId":42}"#])
+            let response = try await hub.admin("/api/hubspot/contacts/42/insight")
+            #expect(response.status == 200)
+        }
+    }
+}

@@ -70,13 +70,16 @@ public struct ProviderSettings: Sendable {
     public subscript(name: String) -> JSONValue? { values[name] }
 
     /// The string value of `name`, resolving references and the spec's environment fallback.
-    /// Returns nil when it is not set anywhere; throws when it is set but cannot be resolved.
+    /// Returns nil when it is not set anywhere, or set to an empty string (an empty secret must never
+    /// verify anything: it counts as missing, so the provider fails closed); throws when it is set but
+    /// cannot be resolved.
     public func string(_ name: String) throws(ProviderSetupError) -> String? {
         if let value = values[name] {
             guard case .string(let text) = value else {
                 throw ProviderSetupError("setting '\(name)' must be a string")
             }
-            return try resolve(text, setting: name)
+            let resolved = try resolve(text, setting: name)
+            return resolved.isEmpty ? nil : resolved
         }
         if let variable = specs.first(where: { $0.name == name })?.environmentVariable,
             let value = environment(variable), !value.isEmpty

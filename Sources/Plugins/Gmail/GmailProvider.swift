@@ -1,3 +1,4 @@
+import Foundation
 import PluginAPI
 
 /// Gmail: push notifications (`users.watch`) delivered by a Cloud Pub/Sub push subscription,
@@ -73,10 +74,12 @@ public final class GmailProvider: Provider {
     }
 
     /// True for `http://127.0.0.1…`, `http://localhost…` and `http://[::1]…` (local key servers and tests).
+    /// The URL is parsed, so `http://127.0.0.1:1@evil.example/` (userinfo, then another host) is not loopback.
     private static func isLoopback(_ url: String) -> Bool {
-        guard url.hasPrefix("http://") else { return false }
-        let host = url.dropFirst(7).prefix { $0 != "/" && $0 != "?" }
-        return ["127.0.0.1", "localhost", "[::1]"].contains { host == $0 || host.hasPrefix($0 + ":") }
+        guard let components = URLComponents(string: url), components.scheme?.lowercased() == "http",
+            components.user == nil, components.password == nil, let host = components.host?.lowercased()
+        else { return false }
+        return ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
     }
 
     private static func audience(_ settings: ProviderSettings, publicBaseURL: String?) throws(ProviderSetupError) -> String {

@@ -45,7 +45,9 @@ struct ContactInsight {
             factors = [Factor(name: "deleted", points: 0, maximum: 100, detail: "the contact's latest event is a deletion")]
             return
         }
-        let days = max(0, now - lastActivity) / 86_400
+        // Clamped: a signed but absurd occurredAt (say -1e30) must not overflow Int below.
+        let elapsed = now - lastActivity
+        let days = elapsed.isFinite ? min(max(0, elapsed) / 86_400, 1_000_000) : 1_000_000
         factors = [
             Factor(
                 name: "volume", points: Int((40 * Double(min(events.count, Self.fullVolume)) / Double(Self.fullVolume)).rounded()), maximum: 40,
