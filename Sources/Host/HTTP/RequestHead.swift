@@ -156,6 +156,15 @@ struct RequestHeadParser {
         guard let method = Self.method(methodBytes) else {
             throw HTTPParseError(status: 501, reason: "the method \(String(decoding: methodBytes, as: UTF8.self)) is not supported")
         }
+        // origin-form (nearly every request): split at '?' on the bytes, without String searching.
+        if target.first == UInt8(ascii: "/") {
+            guard let mark = target.firstIndex(of: UInt8(ascii: "?")) else {
+                return (method, String(decoding: target, as: UTF8.self), nil, isHTTP11)
+            }
+            let path = String(decoding: UnsafeBufferPointer(rebasing: target[..<mark]), as: UTF8.self)
+            let query = String(decoding: UnsafeBufferPointer(rebasing: target[(mark + 1)...]), as: UTF8.self)
+            return (method, path, query, isHTTP11)
+        }
         let (path, query) = try splitTarget(String(decoding: target, as: UTF8.self), method: method)
         return (method, path, query, isHTTP11)
     }
