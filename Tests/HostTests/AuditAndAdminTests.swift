@@ -129,8 +129,13 @@ struct AuditAndAdminTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let connection = try Database.openWriter(dataDirectory: directory)
         let now = Date().timeIntervalSince1970
-        try AuditLog.insert(AuditEvent(.secretSet, severity: .info), timestamp: Int64((now - 10 * 86_400) * 1000), on: connection)
-        try AuditLog.insert(AuditEvent(.secretSet, severity: .info), timestamp: Int64((now - 86_400) * 1000), on: connection)
+        try connection.transaction {
+            // More old rows than one retention batch deletes, so the batching loop must run several times.
+            for _ in 0..<1203 {
+                try AuditLog.insert(AuditEvent(.secretSet, severity: .info), timestamp: Int64((now - 10 * 86_400) * 1000), on: connection)
+            }
+            try AuditLog.insert(AuditEvent(.secretSet, severity: .info), timestamp: Int64((now - 86_400) * 1000), on: connection)
+        }
         let log = try AuditLog(dataDirectory: directory, retentionDays: 5, clock: SystemClock(), logger: .disabled)
         let rows = try await log.query(AuditFilter())
         log.close()

@@ -239,11 +239,19 @@ final class AuditLog: Sendable {
     private func applyRetention(_ connection: SQLiteConnection) {
         let cutoff = milliseconds() - Int64(retentionDays) * 86_400_000
         do {
-            let statement = try connection.prepare("DELETE FROM security_audit_log WHERE timestamp < ?")
-            try statement.bind(1, cutoff)
-            try statement.run()
-            if connection.changes > 0 {
-                logger.info("deleted audit rows past retention", [("rows", "\(connection.changes)"), ("retention_days", "\(retentionDays)")])
+            // In batches, each its own short transaction: the event log's writer shares this database
+            // and must never wait long for the write lock behind a large delete.
+            let statement = try connection.prepare(
+                "DELETE FROM security_audit_log WHERE id IN (SELECT id FROM security_audit_log WHERE timestamp < ? LIMIT 500)")
+            var deleted = 0
+            repeat {
+                statement.reset()
+                try statement.bind(1, cutoff)
+                try statement.run()
+                deleted += connection.changes
+            } while connection.changes == 500
+            if deleted > 0 {
+                logger.info("deleted audit rows past retention", [("rows", "\(deleted)"), ("retention_days", "\(retentionDays)")])
             }
         } catch {
             logger.error("audit retention failed", [("error", "\(error)")])
