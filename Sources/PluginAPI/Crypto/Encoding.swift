@@ -14,6 +14,7 @@ public enum Hex {
     }
 
     /// Bytes of a hex string (either case); nil when it has odd length or a non-hex character.
+    @inlinable  // Specialized in callers (providers decode signatures on every request).
     public static func decode<Text: StringProtocol>(_ text: Text) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }
@@ -28,7 +29,8 @@ public enum Hex {
         return out
     }
 
-    private static func nibble(_ c: UInt8) -> UInt8? {
+    @usableFromInline
+    static func nibble(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
@@ -55,6 +57,7 @@ public enum Base64 {
 
     /// Decodes standard or URL-safe base64, padded or not. Returns nil on any other character,
     /// on impossible lengths, or on non-zero trailing bits.
+    @inlinable  // Specialized in callers (providers decode signatures on every request).
     public static func decode<Text: StringProtocol>(_ text: Text) -> [UInt8]? {
         var input = Array(text.utf8)
         while input.last == UInt8(ascii: "=") { input.removeLast() }
@@ -86,7 +89,8 @@ public enum Base64 {
         return isURLSafe ? decode(text) : nil
     }
 
-    private static func sextet(_ c: UInt8) -> UInt8? {
+    @usableFromInline
+    static func sextet(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"): c - UInt8(ascii: "A")
         case UInt8(ascii: "a")...UInt8(ascii: "z"): c - UInt8(ascii: "a") + 26
