@@ -133,8 +133,15 @@ struct HTTPServerTests {
     @Test("HTTP/1.0 with both keep-alive and close closes")
     func closeWinsInHTTP10() async throws {
         try await withHub { hub in
-            let response = try await hub.raw(Array("GET /healthz HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n".utf8))
+            let port = hub.port
+            let (response, closed) = try await Blocking.run {
+                let connection = try TestConnection(port: port)
+                try connection.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n")
+                let response = try connection.readResponse()
+                return (response, try connection.isClosedByPeer())
+            }
             #expect(response.header("Connection") == "close")
+            #expect(closed)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PluginAPI
 import Testing
 
@@ -108,5 +109,50 @@ struct RegistryTests {
         #expect(defaults.isDefault)
         #expect(defaults.providers.keys.sorted() == Self.known)
         #expect(throws: ConfigurationError.self) { try PluginsConfiguration.load(path: path, isDefaultPath: false, knownProviders: Self.known) }
+    }
+}
+
+/// A provider whose creation blocks until the test releases it, so concurrent first requests
+/// really do arrive while it is being created.
+final class SlowInitProvider: Provider {
+    static let initializations = Atomic<Int>(0)
+    static let release = DispatchSemaphore(value: 0)
+    static let descriptor = ProviderDescriptor(
+        id: "slowinit", displayName: "Slow to create", routes: [.post("/api/webhooks/slowinit") { (_: SlowInitProvider, _) in .empty(200) }])
+
+    init(context: ProviderContext) throws {
+        Self.initializations.add(1, ordering: .relaxed)
+        _ = Self.release.wait(timeout: .now() + 30)  // Bounded, so a broken test cannot hang the suite.
+    }
+}
+
+@Suite("Lazy creation under concurrency")
+struct LazyCreationTests {
+    @Test("64 requests sent while the provider is being created all get it, and it is created once")
+    func createdOnceWhileRequestsPileUp() async throws {
+        try await withHub(plugins: #"{"providers": {"slowinit": {"enabled": true}}}"#, providerTypes: [SlowInitProvider.self]) { hub in
+            let port = hub.port
+            let sent = DispatchSemaphore(value: 0)
+            async let statuses = withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<64 {
+                    group.addTask {
+                        try await Blocking.run {
+                            let connection = try TestConnection(port: port)
+                            try connection.send("POST /api/webhooks/slowinit HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+                            sent.signal()
+                            return try connection.readResponse().status
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            // Release creation only once every request is on the wire.
+            await Blocking.runNonThrowing { for _ in 0..<64 { sent.wait() } }
+            SlowInitProvider.release.signal()
+            let all = try await statuses
+            #expect(all.count == 64 && all.allSatisfy { $0 == 200 })
+            #expect(SlowInitProvider.initializations.load(ordering: .relaxed) == 1)
+            #expect(hub.hub.registry.creationCount("slowinit") == 1)
+        }
     }
 }

@@ -56,10 +56,15 @@ struct ShutdownTests {
             try connection.send("POST /api/webhooks/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
             return try connection.readResponse()
         }
-        await Blocking.runNonThrowing { SlowProvider.gate.started.wait() }
+        let started = await Blocking.runNonThrowing { SlowProvider.gate.started.wait(timeout: .now() + 30) }
+        try #require(started == .success, "the handler never started")
         async let stopped: Void = hub.stop()
         // Once shutdown has begun, new connections are refused while the in-flight request is still held.
-        while await Self.canConnect(port: port) { await Task.yield() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while await Self.canConnect(port: port) {
+            try #require(ContinuousClock.now < deadline, "still accepting connections after shutdown began")
+            await Task.yield()
+        }
         SlowProvider.gate.open()
         let finished = try await response
         await stopped

@@ -106,8 +106,17 @@ struct SlackWebhookTests {
             #expect(response.status == 401)
             #expect(response.header("Content-Type") == "application/json")
             let json = try response.json()
-            #expect(json["error"]?.stringValue?.isEmpty == false)
+            let expected: String
+            switch rejection {
+            case .staleTimestamp, .futureTimestamp: expected = "stale_timestamp"
+            case .missingTimestamp, .missingSignature: expected = "missing_signature"
+            default: expected = "invalid_signature"
+            }
+            #expect(json["error"]?.stringValue == expected)
             #expect(json["detail"]?.stringValue?.isEmpty == false)
+            if rejection == .nonNumericTimestamp {
+                #expect(json["detail"]?.stringValue?.contains("not a decimal number") == true, "refused for the timestamp, not the signature")
+            }
             #expect(try await hub.storedEvents().isEmpty)
         }
     }

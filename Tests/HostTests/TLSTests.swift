@@ -53,10 +53,20 @@ struct TLSTests {
     func refusesOldTLS() async throws {
         try await withTLSHub { hub, certificate in
             let port = hub.port
-            let connected = await Blocking.runNonThrowing {
-                (try? TLSTestClient(port: port, trusting: certificate.certificatePath, maxVersion: TLS1_1_VERSION)) != nil  // A failed handshake is the expected outcome.
+            let (refusal, modern) = try await Blocking.run {
+                let refusal: Int32
+                do {
+                    _ = try TLSTestClient(port: port, trusting: certificate.certificatePath, maxVersion: TLS1_1_VERSION)
+                    refusal = 0
+                } catch {
+                    refusal = Int32(truncatingIfNeeded: ERR_peek_last_error() & 0x7FFFFF)
+                }
+                // Control: the same permissive client capped at TLS 1.2 connects.
+                let modern = try TLSTestClient(port: port, trusting: certificate.certificatePath, maxVersion: TLS1_2_VERSION)
+                return (refusal, modern.protocolVersion)
             }
-            #expect(!connected)
+            #expect(refusal == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION, "the server itself refused the protocol version")
+            #expect(modern == TLS1_2_VERSION)
         }
     }
 

@@ -74,7 +74,7 @@ final class TestHub: Sendable {
     func storedEvents(provider: String = "slack") async throws -> [JSONValue] {
         let response = try await admin("/api/admin/events?provider=\(provider)&limit=1000")
         #expect(response.status == 200)
-        return try response.json()["events"]?.arrayValue ?? []
+        return try #require(response.json()["events"]?.arrayValue, "the admin API answered without an events array")
     }
 
     /// Shuts the hub down on a GCD thread (shutdown blocks until in-flight handlers, which need the
