@@ -29,7 +29,7 @@ struct SecurityStartupTests {
         "Production refuses a missing, placeholder, short or low-variety SECRET_KEY with exit 78",
         arguments: [
             ("production", nil), ("production", "atom-secret-key-change-in-production"), ("production", "your-secret-key-here-change-in-production"),
-            ("production", "changeme"), ("production", "secret"), ("production", "0123456789abcdef"), ("production", String(repeating: "ab", count: 20)),
+            ("production", "changeme"), ("production", "s3kr1t"), ("production", "0123456789abcdef"), ("production", String(repeating: "ab", count: 20)),
             ("staging", nil), ("prod", "changeme"),
         ] as [(String, String?)])
     func productionRefusesWeakKeys(environmentName: String, key: String?) async throws {
@@ -39,7 +39,7 @@ struct SecurityStartupTests {
         #expect(status == 78, "\(stderr)")
         #expect(stderr.contains("SECRET_KEY"), "\(stderr)")
         #expect(stderr.contains("openssl rand -hex 32"), "\(stderr)")
-        if let key { #expect(!stderr.contains(key) || key.count < 8, "the key itself must not be printed") }
+        if let key { #expect(!stderr.contains(key), "the key itself must not be printed") }
     }
 
     @Test("Production with a strong SECRET_KEY starts")
@@ -57,13 +57,13 @@ struct SecurityStartupTests {
         #expect(exit.status == 0)
     }
 
-    @Test("Development accepts a weak SECRET_KEY with a warning in the log", arguments: ["changeme", "short"])
+    @Test("Development accepts a weak SECRET_KEY with a warning in the log", arguments: ["changeme", "wk-Q7"])
     func developmentWarnsAboutWeakKey(_ key: String) async throws {
         try await withHub(environment: ["SLACK_SIGNING_SECRET": TestHub.slackSecret, "ADMIN_TOKEN": TestHub.adminToken, "ENVIRONMENT": "development", "SECRET_KEY": key]) { hub in
             let health = try await hub.request("GET", "/healthz")
             #expect(health.status == 200)
             #expect(hub.logs.all.contains { $0.hasPrefix("warning") && $0.contains("SECRET_KEY") })
-            #expect(!hub.logs.all.contains { $0.contains(key) && key.count > 5 })
+            #expect(!hub.logs.all.contains { $0.contains(key) }, "the key itself is never logged")
         }
     }
 
