@@ -15,6 +15,8 @@ final class JobQueue: Sendable {
     private let database: EventLog
     private let clock: any WallClock
     let retryPolicy: RetryPolicy
+    /// Rings when a job is queued (or a dead one queued again), so idle workers look at once.
+    let enqueued = Doorbell()
 
     init(database: EventLog, clock: any WallClock, retryPolicy: RetryPolicy = RetryPolicy()) {
         self.database = database
@@ -37,6 +39,7 @@ final class JobQueue: Sendable {
         let now = now
         let runAt = runAt.map { Int64(($0 * 1000).rounded(.down)) } ?? now
         let payloadText = payload.jsonString
+        defer { enqueued.ring() }
         return try await database.write { connection in
             try connection.transaction {
                 let insert = try connection.prepare(
@@ -184,7 +187,8 @@ final class JobQueue: Sendable {
     /// Queues a dead job again, by hand, with its attempts reset.
     @discardableResult
     func retryDead(_ id: Int64) async throws -> Bool {
-        try await transition(id, from: [.dead], to: .queued, resetAttempts: true)
+        defer { enqueued.ring() }
+        return try await transition(id, from: [.dead], to: .queued, resetAttempts: true)
     }
 
     /// The job `id`, if it exists.
