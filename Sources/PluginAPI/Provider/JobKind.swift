@@ -54,3 +54,30 @@ public enum JobResult: Sendable, Equatable {
     /// Never retry (the request can never succeed): the job is dead at once, with this reason.
     case fatal(String)
 }
+
+/// Queues background jobs of the provider's own declared kinds; reaches a provider through its context.
+public protocol JobScheduler: Sendable {
+    /// Queues a job of `kind` (one the provider declared) and returns its id. With an
+    /// `idempotencyKey` already used, returns the existing job's id and queues nothing.
+    /// - Parameters:
+    ///   - runAt: seconds since 1970; nil runs it as soon as a worker is free.
+    ///   - priority: higher runs first among due jobs.
+    func enqueue(_ kind: String, payload: JSONValue, runAt: Double?, priority: Int, idempotencyKey: String?) async throws -> Int64
+}
+
+extension JobScheduler {
+    /// Queues a job to run now, with default priority.
+    @discardableResult
+    public func enqueue(_ kind: String, payload: JSONValue, idempotencyKey: String? = nil) async throws -> Int64 {
+        try await enqueue(kind, payload: payload, runAt: nil, priority: 0, idempotencyKey: idempotencyKey)
+    }
+}
+
+/// The scheduler of a host without a job queue: every enqueue throws.
+public struct NoJobScheduler: JobScheduler {
+    public init() {}
+
+    public func enqueue(_ kind: String, payload: JSONValue, runAt: Double?, priority: Int, idempotencyKey: String?) async throws -> Int64 {
+        throw ProviderSetupError("this host has no job queue")
+    }
+}
