@@ -105,11 +105,7 @@ final class JobWorkers: Sendable {
         logger.warning("jobs still running at the shutdown deadline are given back to the queue", [("jobs", "\(unfinished.count)")])
         let released = DispatchSemaphore(value: 0)
         Task { [self] in
-            for id in unfinished {
-                do { try await queue.release(id, owner: owner) } catch {
-                    logger.error("a job could not be given back; it runs again when its lease expires", [("job", "\(id)"), ("error", "\(error)")])
-                }
-            }
+            for id in unfinished { await giveBack(id) }
             released.signal()
         }
         released.wait()
@@ -129,12 +125,23 @@ final class JobWorkers: Sendable {
                 logger.error("claiming jobs failed", [("error", "\(error)")])
                 jobs = []
             }
-            if let job = jobs.first {
+            if let job = jobs.first, isStopping {
+                // Shutdown began while the claim was on its way: give the job back rather than start it.
+                await giveBack(job.id)
+            } else if let job = jobs.first {
                 await execute(job)
             } else if !isStopping {
                 await queue.enqueued.wait(since: generation, timeout: configuration.pollInterval)
             }
         }
+    }
+
+    /// Releases a claimed job to the queue; on failure its lease expiry brings it back instead.
+    private func giveBack(_ id: Int64) async {
+        do { try await queue.release(id, owner: owner) } catch {
+            logger.error("a job could not be given back; it runs again when its lease expires", [("job", "\(id)"), ("error", "\(error)")])
+        }
+        _ = state.withLock { $0.running.remove(id) }
     }
 
     private func claim(limit: Int) async throws -> [JobRecord] {
