@@ -70,7 +70,7 @@ final class Hub: Sendable {
             let router = try Self.routes(
                 providerTypes: providerTypes,
                 hostRoutes: HostRoutes(eventLog: eventLog, isReady: { readiness.isReady }),
-                securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog))
+                securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog), jobRoutes: JobRoutes(queue: jobQueue))
             responder = HubResponder(
                 router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
                 logger: logger.labelled("http"))
@@ -122,10 +122,13 @@ final class Hub: Sendable {
 
     /// The route table: host and security routes, then every provider's declared routes (which may
     /// not use the admin gate's prefixes).
-    private static func routes(providerTypes: [any Provider.Type], hostRoutes: HostRoutes, securityRoutes: SecurityRoutes) throws -> Router {
+    private static func routes(
+        providerTypes: [any Provider.Type], hostRoutes: HostRoutes, securityRoutes: SecurityRoutes, jobRoutes: JobRoutes
+    ) throws -> Router {
         var router = Router()
         try hostRoutes.register(in: &router)
         try securityRoutes.register(in: &router)
+        try jobRoutes.register(in: &router)
         for type in providerTypes {
             let descriptor = type.descriptor
             for route in descriptor.routes {

@@ -74,4 +74,30 @@ struct HubJobsTests {
         let id = try await scheduler.enqueue("queueing.echo", payload: nil)
         #expect(try await fixture.queue.job(id)?.maxAttempts == 5)
     }
+
+    @Test("The admin API lists jobs, shows one, retries a dead job and cancels a queued one")
+    func adminRoutes() async throws {
+        try await withHub { hub in
+            let queue = hub.hub.jobQueue
+            let id = try await queue.enqueue(kind: "nobody.runs.this", payload: ["to": "x"])
+            _ = try await queue.claim(owner: "test", limit: 1, lease: 60, kinds: ["nobody.runs.this"])
+            #expect(try await queue.finish(id, owner: "test", .fatal("bad request")) == .dead)
+            let auth = [("Authorization", "Bearer \(TestHub.adminToken)")]
+
+            let dead = try await hub.admin("/api/admin/jobs?state=dead").json()["jobs"]?.arrayValue ?? []
+            #expect(dead.count == 1 && dead.first?["last_error"] == "bad request" && dead.first?["payload"] == ["to": "x"])
+            #expect(try await hub.admin("/api/admin/jobs/\(id)").json()["job"]?["state"] == "dead")
+            #expect(try await hub.admin("/api/admin/jobs/999999").status == 404)
+            #expect(try await hub.admin("/api/admin/jobs?state=lost").status == 400)
+            #expect(try await hub.request("POST", "/api/admin/jobs/\(id)/retry").status == 401)
+
+            let retried = try await hub.request("POST", "/api/admin/jobs/\(id)/retry", headers: auth)
+            #expect(retried.status == 200)
+            #expect(try retried.json()["job"]?["state"] == "queued" && retried.json()["job"]?["attempts"] == 0)
+            #expect(try await hub.request("POST", "/api/admin/jobs/\(id)/retry", headers: auth).status == 409)
+            let cancelled = try await hub.request("POST", "/api/admin/jobs/\(id)/cancel", headers: auth)
+            #expect(try cancelled.status == 200 && cancelled.json()["job"]?["state"] == "cancelled")
+            #expect(try await hub.request("POST", "/api/admin/jobs/\(id)/cancel", headers: auth).status == 409)
+        }
+    }
 }
