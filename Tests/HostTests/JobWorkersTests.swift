@@ -162,6 +162,43 @@ struct JobWorkersTests {
         let job = try #require(try await fixture.queue.job(id))
         #expect(job.state == .queued && job.attempts == 0 && job.leaseOwner == nil)
     }
+    @Test("Crash: a restarted process completes every job a stopped-dead worker held, queued or running; the dead worker's late result is ignored")
+    func crashAndRestart() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
+        let clock = ManualClock(1_700_000_000)
+        let before = try JobQueueFixture(directory: directory, clock: clock)
+        var ids: [Int64] = []
+        for n in 0..<2 { ids.append(try await before.queue.enqueue(kind: "jobtest.run", payload: ["mode": "block", "key": .string("b\(n)")], priority: 9)) }
+        for n in 0..<5 { ids.append(try await before.queue.enqueue(kind: "jobtest.run", payload: ["key": .string("q\(n)")])) }
+        let stuck = JobTestProvider()
+        let crashed = JobWorkers(
+            queue: before.queue, kinds: JobTestProvider.descriptor.jobs.map { .init(providerID: "jobtest", kind: $0) }, provider: { _ in stuck },
+            configuration: .init(concurrency: 2, lease: 60), logger: .disabled, owner: "crashed")
+        let generation = stuck.started.generation
+        let hung = Task { try await crashed.runDueJobs() }
+        while stuck.started.generation < generation + 2 { await stuck.started.wait(since: stuck.started.generation) }
+        #expect(try await before.queue.jobs(state: .running).count == 2)
+
+        // The "restarted process": its own connection to the same file, a minute later.
+        clock.advance(by: 61)
+        let after = try JobQueueFixture(directory: directory, clock: clock)
+        let healthy = JobTestProvider()
+        healthy.release.ring()  // Its block jobs do not block.
+        let restarted = JobWorkers(
+            queue: after.queue, kinds: JobTestProvider.descriptor.jobs.map { .init(providerID: "jobtest", kind: $0) }, provider: { _ in healthy },
+            configuration: .init(concurrency: 2, lease: 60), logger: .disabled, owner: "restarted")
+        #expect(try await restarted.runDueJobs() == 7)
+        #expect((0..<2).map { healthy.count("b\($0)") } + (0..<5).map { healthy.count("q\($0)") } == Array(repeating: 1, count: 7))
+        let jobs = try await after.queue.jobs(limit: 100)
+        #expect(jobs.map(\.id) == ids && jobs.allSatisfy { $0.state == .succeeded })
+
+        stuck.release.ring()
+        #expect(try await hung.value == 2)  // Its results came back as lease lost: nothing changes.
+        #expect(try await after.queue.jobs(state: .succeeded, limit: 100).count == 7)
+        after.close()
+        before.close()
+    }
 }
 
 @Suite("Doorbell")
