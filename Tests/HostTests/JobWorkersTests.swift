@@ -162,6 +162,25 @@ struct JobWorkersTests {
         let job = try #require(try await fixture.queue.job(id))
         #expect(job.state == .queued && job.attempts == 0 && job.leaseOwner == nil)
     }
+    @Test("Renewed leases keep a long-running job from being claimed again; a stale owner cannot renew")
+    func leaseRenewal() async throws {
+        let fixture = try WorkerFixture()
+        defer { fixture.jobs.remove() }
+        let id = try await fixture.queue.enqueue(kind: "jobtest.run", payload: ["mode": "block"])
+        let generation = fixture.provider.started.generation
+        let workers = fixture.workers
+        let running = Task { try await workers.runDueJobs() }
+        await fixture.provider.started.wait(since: generation)
+        fixture.clock.advance(by: 50)  // The lease is 60 s.
+        try await workers.renewLeases()
+        fixture.clock.advance(by: 50)
+        #expect(try await fixture.queue.claim(owner: "other", limit: 1, lease: 60).isEmpty)
+        #expect(try await fixture.queue.renew([id], owner: "other", lease: 60) == 0)
+        fixture.provider.release.ring()
+        #expect(try await running.value == 1)
+        #expect(try await fixture.queue.job(id)?.state == .succeeded)
+    }
+
     @Test("Crash: a restarted process completes every job a stopped-dead worker held, queued or running; the dead worker's late result is ignored")
     func crashAndRestart() async throws {
         let directory = try TemporaryDirectory.make()

@@ -157,6 +157,29 @@ final class JobQueue: Sendable {
         }
     }
 
+    /// Extends the leases `owner` holds on `ids` to `lease` seconds from now, so a long handler is not
+    /// claimed again while it runs; returns how many it still held.
+    @discardableResult
+    func renew(_ ids: [Int64], owner: String, lease: Double) async throws -> Int {
+        let now = now
+        let idsJSON = JSONValue.array(ids.map { .number(Double($0)) }).jsonString
+        return try await database.write { connection in
+            try connection.transaction {
+                let statement = try connection.prepare(
+                    """
+                    UPDATE jobs SET lease_expires_at = ?, updated_at = ?
+                    WHERE id IN (SELECT value FROM json_each(?)) AND state = 'running' AND lease_owner = ?
+                    """)
+                try statement.bind(1, now + Int64(lease * 1000))
+                try statement.bind(2, now)
+                try statement.bind(3, idsJSON)
+                try statement.bind(4, owner)
+                try statement.run()
+                return connection.changes
+            }
+        }
+    }
+
     /// Gives a running job back to the queue without counting the attempt (graceful shutdown).
     @discardableResult
     func release(_ id: Int64, owner: String) async throws -> Bool {

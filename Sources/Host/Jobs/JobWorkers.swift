@@ -13,8 +13,8 @@ final class JobWorkers: Sendable {
     struct Configuration: Sendable {
         /// Jobs run at once.
         var concurrency = 4
-        /// Seconds a claim lasts; a job still running past it may be claimed by another worker, so it
-        /// should exceed the longest handler.
+        /// Seconds a claim lasts. Running jobs' leases are renewed every third of it, so only a job whose
+        /// process died (or hung without yielding) is claimed again.
         var lease: Double = 300
         /// How often idle slots look for jobs that became due (retries, scheduled jobs).
         var pollInterval: Duration = .seconds(1)
@@ -81,8 +81,12 @@ final class JobWorkers: Sendable {
     func start() {
         guard !kindNames.isEmpty else { return }
         let task = Task { [self] in
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<max(configuration.concurrency, 1) { group.addTask { await self.runSlot() } }
+            await withTaskGroup(of: Void.self) { service in
+                service.addTask { await self.renewWhileRunning() }
+                await withTaskGroup(of: Void.self) { slots in
+                    for _ in 0..<max(configuration.concurrency, 1) { slots.addTask { await self.runSlot() } }
+                }
+                service.cancelAll()  // The slots are done: no lease left to renew.
             }
             stopped.signal()
         }
@@ -132,6 +136,24 @@ final class JobWorkers: Sendable {
                 await execute(job)
             } else if !isStopping {
                 await queue.enqueued.wait(since: generation, timeout: configuration.pollInterval)
+            }
+        }
+    }
+
+    /// Renews the leases of the jobs running here (every third of the lease while started; tests call it directly).
+    func renewLeases() async throws {
+        let running = state.withLock { Array($0.running) }
+        guard !running.isEmpty else { return }
+        try await queue.renew(running, owner: owner, lease: configuration.lease)
+    }
+
+    /// Renews leases every third of the lease until cancelled.
+    private func renewWhileRunning() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Int64(configuration.lease * 1000 / 3)))  // Cancellation ends the sleep at once.
+            if Task.isCancelled { return }
+            do { try await renewLeases() } catch {
+                logger.error("renewing job leases failed", [("error", "\(error)")])
             }
         }
     }
