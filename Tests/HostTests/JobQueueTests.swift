@@ -212,6 +212,26 @@ struct JobQueueTests {
         #expect(again.map(\.attempts) == [1])
     }
 
+    @Test("Finished jobs past retention are deleted in batches; dead and queued jobs stay")
+    func retention() async throws {
+        let fixture = try JobQueueFixture()
+        defer { fixture.remove() }
+        let queue = fixture.queue
+        var finished: [Int64] = []
+        for n in 0..<5 { finished.append(try await queue.enqueue(kind: "k", payload: ["n": .number(Double(n))])) }
+        let dead = try await queue.enqueue(kind: "k", payload: nil, priority: 1)
+        for job in try await queue.claim(owner: "w", limit: 10, lease: 60) {
+            try await queue.finish(job.id, owner: "w", job.id == dead ? .fatal("no") : .succeeded)
+        }
+        let cancelled = try await queue.enqueue(kind: "k", payload: nil, runAt: fixture.clock.now() + 60)
+        try await queue.cancel(cancelled)
+        fixture.clock.advance(by: 86_400)
+        let fresh = try await queue.enqueue(kind: "k", payload: nil)
+        #expect(try await queue.deleteFinished(olderThan: 86_400.001) == 0)
+        #expect(try await queue.deleteFinished(olderThan: 86_400, batch: 2) == 6)
+        #expect(try await queue.jobs().map(\.id) == [dead, fresh])
+    }
+
     @Test("Jobs survive a crash: queued and half-run jobs all complete after the database is reopened")
     func crashRecovery() async throws {
         let directory = try TemporaryDirectory.make()

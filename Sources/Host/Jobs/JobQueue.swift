@@ -214,6 +214,32 @@ final class JobQueue: Sendable {
         return try await transition(id, from: [.dead], to: .queued, resetAttempts: true)
     }
 
+    /// Deletes succeeded and cancelled jobs last updated `age` seconds ago or earlier (dead jobs stay
+    /// until an admin acts), in batches of `batch`, each its own short transaction so event appends
+    /// on the shared writer never wait long. Returns how many it deleted.
+    @discardableResult
+    func deleteFinished(olderThan age: Double, batch: Int = 500) async throws -> Int {
+        let cutoff = now - Int64(age * 1000)
+        var deleted = 0
+        while true {
+            let count = try await database.write { connection in
+                try connection.transaction {
+                    let statement = try connection.prepare(
+                        """
+                        DELETE FROM jobs WHERE id IN (
+                            SELECT id FROM jobs WHERE state IN ('succeeded', 'cancelled') AND updated_at <= ? LIMIT ?)
+                        """)
+                    try statement.bind(1, cutoff)
+                    try statement.bind(2, Int64(batch))
+                    try statement.run()
+                    return connection.changes
+                }
+            }
+            deleted += count
+            if count < batch { return deleted }
+        }
+    }
+
     /// The job `id`, if it exists.
     func job(_ id: Int64) async throws -> JobRecord? {
         try await database.write { connection in try Self.record(id, on: connection) }

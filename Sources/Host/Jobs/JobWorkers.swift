@@ -18,6 +18,8 @@ final class JobWorkers: Sendable {
         var lease: Double = 300
         /// How often idle slots look for jobs that became due (retries, scheduled jobs).
         var pollInterval: Duration = .seconds(1)
+        /// Seconds succeeded and cancelled jobs are kept (deleted at start and hourly); dead jobs are kept.
+        var retainFinished: Double = 7 * 86_400
     }
 
     /// A declared job kind and the provider whose instance runs it.
@@ -83,6 +85,7 @@ final class JobWorkers: Sendable {
         let task = Task { [self] in
             await withTaskGroup(of: Void.self) { service in
                 service.addTask { await self.renewWhileRunning() }
+                service.addTask { await self.deleteFinishedHourly() }
                 await withTaskGroup(of: Void.self) { slots in
                     for _ in 0..<max(configuration.concurrency, 1) { slots.addTask { await self.runSlot() } }
                 }
@@ -155,6 +158,19 @@ final class JobWorkers: Sendable {
             do { try await renewLeases() } catch {
                 logger.error("renewing job leases failed", [("error", "\(error)")])
             }
+        }
+    }
+
+    /// Applies ``Configuration/retainFinished`` now and every hour until cancelled.
+    private func deleteFinishedHourly() async {
+        while !Task.isCancelled {
+            do {
+                let deleted = try await queue.deleteFinished(olderThan: configuration.retainFinished)
+                if deleted > 0 { logger.info("deleted finished jobs past retention", [("jobs", "\(deleted)")]) }
+            } catch {
+                logger.error("deleting finished jobs failed", [("error", "\(error)")])
+            }
+            try? await Task.sleep(for: .seconds(3600))  // Cancellation ends the sleep at once.
         }
     }
 
