@@ -79,21 +79,24 @@ final class JobWorkers: Sendable {
         }
     }
 
-    /// Starts the slots; they run until ``shutdown(deadline:)``.
+    /// Starts the slots (once; not after shutdown); they run until ``shutdown(deadline:)``.
     func start() {
         guard !kindNames.isEmpty else { return }
-        let task = Task { [self] in
-            await withTaskGroup(of: Void.self) { service in
-                service.addTask { await self.renewWhileRunning() }
-                service.addTask { await self.deleteFinishedHourly() }
-                await withTaskGroup(of: Void.self) { slots in
-                    for _ in 0..<max(configuration.concurrency, 1) { slots.addTask { await self.runSlot() } }
+        // Created under the lock, so a shutdown racing with start always sees the service.
+        state.withLock { state in
+            guard state.service == nil, !state.stopping else { return }
+            state.service = Task { [self] in
+                await withTaskGroup(of: Void.self) { service in
+                    service.addTask { await self.renewWhileRunning() }
+                    service.addTask { await self.deleteFinishedHourly() }
+                    await withTaskGroup(of: Void.self) { slots in
+                        for _ in 0..<max(configuration.concurrency, 1) { slots.addTask { await self.runSlot() } }
+                    }
+                    service.cancelAll()  // The slots are done: no lease left to renew.
                 }
-                service.cancelAll()  // The slots are done: no lease left to renew.
+                stopped.signal()
             }
-            stopped.signal()
         }
-        state.withLock { $0.service = task }
     }
 
     /// Stops claiming, waits up to `deadline` seconds for running jobs, then gives the unfinished ones
