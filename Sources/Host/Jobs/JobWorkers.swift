@@ -59,9 +59,13 @@ final class JobWorkers: Sendable {
         self.owner = owner
     }
 
-    /// `host:pid:random`, unique per process run.
+    /// `host:pid:random`, unique per process run (the host name from `gethostname`, never a DNS lookup).
     static func defaultOwner() -> String {
-        "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
+        var buffer = [CChar](repeating: 0, count: 256)
+        let host =
+            gethostname(&buffer, buffer.count - 1) == 0
+            ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown-host"
+        return "\(host):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
     }
 
     /// Runs every job due now (and any that become due while they run, such as a zero-delay retry),
