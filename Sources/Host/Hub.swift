@@ -12,6 +12,10 @@ struct HubOptions: Sendable {
     var pluginsPathIsDefault = true
     /// The public base URL callers use (`--public-url` or `ATOM_PUBLIC_URL`), for URL-covering signatures.
     var publicBaseURL: String?
+    /// Background job workers: concurrency, lease and polling.
+    var jobs = JobWorkers.Configuration()
+    /// Seconds shutdown waits for running jobs before giving them back to the queue.
+    var jobShutdownDeadline: Double = 25
 }
 
 /// The running hub: configuration, storage, provider registry, routes and HTTP server, wired once.
@@ -19,9 +23,12 @@ final class Hub: Sendable {
     let registry: ProviderRegistry
     let eventLog: EventLog
     let auditLog: AuditLog
+    let jobQueue: JobQueue
+    let jobWorkers: JobWorkers
     let server: HTTPServer
     let logger: Logger
     private let readiness: Readiness
+    private let jobShutdownDeadline: Double
 
     /// Loads configuration, runs the security review, validates providers and routes, and opens storage.
     /// Throws `ConfigurationError` or `RouteConflictError` for configuration problems, and
@@ -31,6 +38,7 @@ final class Hub: Sendable {
         logger: Logger, providerTypes: [any Provider.Type] = allProviders
     ) throws {
         try Self.checkUniqueIDs(providerTypes)
+        let jobKinds = try JobWorkers.Registration.all(of: providerTypes)
         let review = try SecurityReview.prepare(options: options, environment: environment, providerTypes: providerTypes, create: true)
         Self.announce(review, logger: logger)
         let eventLog = try EventLog(dataDirectory: options.dataDirectory, logger: logger.labelled("events"))
@@ -50,18 +58,19 @@ final class Hub: Sendable {
             throw StartupRefusal(findings: critical)
         }
         let readiness = Readiness()
+        let jobQueue = JobQueue(database: eventLog, clock: clock)
         let registry: ProviderRegistry
         let responder: HubResponder
         // One gate (one failure count per address) for the admin prefixes and providers' admin-only routes.
         let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
         do {
             registry = Self.registry(
-                review: review, options: options, environment: environment, eventLog: eventLog, auditLog: auditLog, gate: gate, clock: clock,
-                logger: logger)
+                review: review, options: options, environment: environment, eventLog: eventLog, auditLog: auditLog, gate: gate,
+                jobs: (jobQueue, jobKinds), clock: clock, logger: logger)
             let router = try Self.routes(
                 providerTypes: providerTypes,
                 hostRoutes: HostRoutes(eventLog: eventLog, isReady: { readiness.isReady }),
-                securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog))
+                securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog), jobRoutes: JobRoutes(queue: jobQueue))
             responder = HubResponder(
                 router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
                 logger: logger.labelled("http"))
@@ -75,6 +84,19 @@ final class Hub: Sendable {
         self.auditLog = auditLog
         self.registry = registry
         self.readiness = readiness
+        self.jobQueue = jobQueue
+        // Only enabled providers' kinds are claimed: a disabled provider's jobs wait in the queue.
+        jobWorkers = JobWorkers(
+            queue: jobQueue, kinds: jobKinds.filter { registry.isEnabled($0.providerID) },
+            provider: { id in
+                switch registry.provider(id) {
+                case .ready(let provider): return provider
+                case .disabled: throw ProviderSetupError("provider '\(id)' is disabled")
+                case .unavailable(let reason): throw ProviderSetupError("provider '\(id)' is unavailable: \(reason)")
+                }
+            },
+            configuration: options.jobs, logger: logger.labelled("jobs"))
+        jobShutdownDeadline = options.jobShutdownDeadline
         self.server = HTTPServer(configuration: options.server, responder: responder, logger: logger.labelled("http"))
     }
 
@@ -82,7 +104,7 @@ final class Hub: Sendable {
     /// and checks admin credentials through `gate`.
     private static func registry(
         review: SecurityReview, options: HubOptions, environment: HubEnvironment, eventLog: EventLog, auditLog: AuditLog, gate: AdminGate,
-        clock: any WallClock, logger: Logger
+        jobs: (queue: JobQueue, kinds: [JobWorkers.Registration]), clock: any WallClock, logger: Logger
     ) -> ProviderRegistry {
         let http = URLSessionHTTPClient()
         let publicBaseURL = options.publicBaseURL ?? environment["ATOM_PUBLIC_URL"]
@@ -93,16 +115,20 @@ final class Hub: Sendable {
             return ProviderContext(
                 providerID: id, settings: review.settings(for: type, entry: entry), events: events,
                 logger: logger.labelled(id), clock: clock, http: http, publicBaseURL: publicBaseURL, storedEvents: events,
-                requireAdmin: { request throws(HTTPError) in try gate.check(request) }, verification: verification(id))
+                requireAdmin: { request throws(HTTPError) in try gate.check(request) }, verification: verification(id),
+                jobs: ProviderJobScheduler(provider: id, kinds: jobs.kinds.filter { $0.providerID == id }.map(\.kind), queue: jobs.queue))
         }
     }
 
     /// The route table: host and security routes, then every provider's declared routes (which may
     /// not use the admin gate's prefixes).
-    private static func routes(providerTypes: [any Provider.Type], hostRoutes: HostRoutes, securityRoutes: SecurityRoutes) throws -> Router {
+    private static func routes(
+        providerTypes: [any Provider.Type], hostRoutes: HostRoutes, securityRoutes: SecurityRoutes, jobRoutes: JobRoutes
+    ) throws -> Router {
         var router = Router()
         try hostRoutes.register(in: &router)
         try securityRoutes.register(in: &router)
+        try jobRoutes.register(in: &router)
         for type in providerTypes {
             let descriptor = type.descriptor
             for route in descriptor.routes {
@@ -150,14 +176,17 @@ final class Hub: Sendable {
     /// Starts serving; returns the bound port.
     func start() throws -> Int {
         let port = try server.start()
+        jobWorkers.start()
         readiness.isReady = true
         return port
     }
 
-    /// Graceful shutdown: not ready, stop accepting, finish in-flight requests, close storage.
+    /// Graceful shutdown: not ready, stop accepting, finish in-flight requests, let running jobs finish
+    /// (until the deadline; the rest go back to the queue), close storage.
     func shutdown() {
         readiness.isReady = false
         server.shutdown()
+        jobWorkers.shutdown(deadline: jobShutdownDeadline)
         eventLog.close()
         auditLog.close()
     }

@@ -65,6 +65,29 @@ enum Database {
             );
             """
         ),
+        (
+            "0004_jobs",
+            """
+            CREATE TABLE jobs (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'dead', 'cancelled')),
+                priority INTEGER NOT NULL DEFAULT 0,
+                run_at INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                max_attempts INTEGER NOT NULL,
+                idempotency_key TEXT UNIQUE,
+                lease_owner TEXT,
+                lease_expires_at INTEGER,
+                last_error TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            CREATE INDEX jobs_claim ON jobs (state, run_at, priority);
+            CREATE INDEX jobs_lease ON jobs (state, lease_expires_at);
+            """
+        ),
     ]
 
     /// Opens a read-write connection with the hub's pragmas: WAL, synchronous=FULL, foreign keys.

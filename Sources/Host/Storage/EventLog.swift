@@ -36,6 +36,8 @@ final class EventLog: Sendable {
 
     private struct Queue {
         var pending: [PendingAppend] = []
+        /// Other work for the writer connection (the job queue's transactions), run after the appends taken with it.
+        var work: [@Sendable (SQLiteConnection) -> Void] = []
         var closed = false
     }
 
@@ -65,6 +67,24 @@ final class EventLog: Sendable {
             let accepted = queue.withLock { state in
                 guard !state.closed else { return false }
                 state.pending.append(PendingAppend(provider: provider, events: events, continuation: continuation))
+                return true
+            }
+            if accepted {
+                wakeWriter.signal()
+            } else {
+                continuation.resume(throwing: EventLogError(description: "the event log is closed"))
+            }
+        }
+    }
+
+    /// Runs `body` with the writer connection on the writer thread and returns its result; other
+    /// stores in the same database (the job queue) share this one writer instead of opening another.
+    /// `body` opens its own transaction and must be short: appends wait behind it.
+    func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let accepted = queue.withLock { state in
+                guard !state.closed else { return false }
+                state.work.append { connection in continuation.resume(with: Result { try body(connection) }) }
                 return true
             }
             if accepted {
@@ -143,15 +163,18 @@ final class EventLog: Sendable {
         while true {
             wakeWriter.wait()
             while true {
-                let (batch, closed) = queue.withLock { state in
+                let (batch, work, closed) = queue.withLock { state in
                     let count = min(state.pending.count, maximumBatch)
                     let batch = Array(state.pending.prefix(count))
                     state.pending.removeFirst(count)
-                    return (batch, state.closed && state.pending.isEmpty)
+                    let work = state.work
+                    state.work.removeAll()
+                    return (batch, work, state.closed && state.pending.isEmpty)
                 }
                 if !batch.isEmpty { commit(batch, on: connection) }
+                for item in work { item(connection) }
                 if closed { return }
-                if batch.isEmpty { break }
+                if batch.isEmpty && work.isEmpty { break }
             }
         }
     }

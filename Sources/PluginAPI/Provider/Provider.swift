@@ -35,13 +35,19 @@ public struct ProviderDescriptor: Sendable {
     public var routes: [Route]
     /// How its webhooks are authenticated, for the security report; nil when not described.
     public var verificationScheme: VerificationScheme?
+    /// The background job kinds it runs; names are unique across providers.
+    public var jobs: [JobKind]
 
-    public init(id: String, displayName: String, settings: [SettingSpec] = [], routes: [Route], verificationScheme: VerificationScheme? = nil) {
+    public init(
+        id: String, displayName: String, settings: [SettingSpec] = [], routes: [Route], verificationScheme: VerificationScheme? = nil,
+        jobs: [JobKind] = []
+    ) {
         self.id = id
         self.displayName = displayName
         self.settings = settings
         self.routes = routes
         self.verificationScheme = verificationScheme
+        self.jobs = jobs
     }
 }
 

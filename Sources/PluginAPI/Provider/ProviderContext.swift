@@ -23,6 +23,8 @@ public struct ProviderContext: Sendable {
     public var requireAdmin: @Sendable (Request) throws(HTTPError) -> Void
     /// Whether signature checks are enforced; run every check through ``VerificationPolicy/check(_:)``.
     public var verification: VerificationPolicy
+    /// Queues background jobs of the kinds this provider declared.
+    public var jobs: any JobScheduler
 
     /// A context; hosts without event reads or admin credentials keep the defaults, which refuse.
     public init(
@@ -31,7 +33,7 @@ public struct ProviderContext: Sendable {
         requireAdmin: @escaping @Sendable (Request) throws(HTTPError) -> Void = { request throws(HTTPError) in
             try AdminToken.authorize(request, expected: nil)
         },
-        verification: VerificationPolicy = .enforced
+        verification: VerificationPolicy = .enforced, jobs: any JobScheduler = NoJobScheduler()
     ) {
         self.providerID = providerID
         self.settings = settings
@@ -43,6 +45,7 @@ public struct ProviderContext: Sendable {
         self.storedEvents = storedEvents
         self.requireAdmin = requireAdmin
         self.verification = verification
+        self.jobs = jobs
     }
 }
 

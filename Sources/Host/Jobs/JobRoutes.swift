@@ -1,0 +1,73 @@
+import PluginAPI
+
+/// The admin API over the job queue (behind ``AdminGate``, as everything under `/api/admin/`).
+///
+/// - `GET /api/admin/jobs?state=dead&limit=N`: jobs, oldest first.
+/// - `GET /api/admin/jobs/{id}`: one job.
+/// - `POST /api/admin/jobs/{id}/retry`: queue a dead job again (409 unless it is dead).
+/// - `POST /api/admin/jobs/{id}/cancel`: cancel a queued or running job (409 otherwise).
+struct JobRoutes {
+    let queue: JobQueue
+
+    func register(in router: inout Router) throws(RouteConflictError) {
+        let queue = queue
+        try router.add(
+            method: .GET, template: "/api/admin/jobs", maxBodyBytes: 0, owner: .host { request in try await Self.list(request, queue: queue) },
+            declaredBy: "the host")
+        try router.add(
+            method: .GET, template: "/api/admin/jobs/{id}", maxBodyBytes: 0,
+            owner: .host { request in
+                let id = try Self.id(request)
+                guard let job = try await queue.job(id) else { throw HTTPError.notFound("no job \(id)") }
+                return .json(["job": Self.json(job)])
+            }, declaredBy: "the host")
+        for (action, allowed) in [("retry", "dead"), ("cancel", "queued or running")] {
+            try router.add(
+                method: .POST, template: "/api/admin/jobs/{id}/\(action)", maxBodyBytes: 0,
+                owner: .host { request in
+                    let id = try Self.id(request)
+                    let changed = action == "retry" ? try await queue.retryDead(id) : try await queue.cancel(id)
+                    guard let job = try await queue.job(id) else { throw HTTPError.notFound("no job \(id)") }
+                    guard changed else {
+                        throw HTTPError(
+                            status: 409, error: "conflict", detail: "job \(id) is \(job.state.rawValue); only a \(allowed) job can be \(action == "retry" ? "retried" : "cancelled")")
+                    }
+                    return .json(["job": Self.json(job)])
+                }, declaredBy: "the host")
+        }
+    }
+
+    private static func list(_ request: Request, queue: JobQueue) async throws -> Response {
+        let query = request.queryParameters
+        var limit = 100
+        if let text = query["limit"] {
+            guard let value = Int(text), (1...1000).contains(value) else { throw HTTPError.badRequest("limit must be a whole number from 1 to 1000") }
+            limit = value
+        }
+        var state: JobState?
+        if let text = query["state"] {
+            guard let value = JobState(rawValue: text) else {
+                throw HTTPError.badRequest("state must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            state = value
+        }
+        return .json(["jobs": .array(try await queue.jobs(state: state, limit: limit).map(json))])
+    }
+
+    private static func id(_ request: Request) throws(HTTPError) -> Int64 {
+        guard let text = request.pathParameters["id"], let id = Int64(text), id > 0 else { throw HTTPError.notFound("no such job") }
+        return id
+    }
+
+    /// A job as the admin API shows it; times in seconds since 1970.
+    static func json(_ job: JobRecord) -> JSONValue {
+        func seconds(_ milliseconds: Int64?) -> JSONValue { milliseconds.map { .number(Double($0) / 1000) } ?? .null }
+        return [
+            "id": .number(Double(job.id)), "kind": .string(job.kind), "state": .string(job.state.rawValue), "payload": job.payload,
+            "priority": .number(Double(job.priority)), "run_at": seconds(job.runAt), "attempts": .number(Double(job.attempts)),
+            "max_attempts": .number(Double(job.maxAttempts)), "idempotency_key": job.idempotencyKey.map(JSONValue.string) ?? .null,
+            "lease_owner": job.leaseOwner.map(JSONValue.string) ?? .null, "lease_expires_at": seconds(job.leaseExpiresAt),
+            "last_error": job.lastError.map(JSONValue.string) ?? .null, "created_at": seconds(job.createdAt), "updated_at": seconds(job.updatedAt),
+        ]
+    }
+}
