@@ -25,14 +25,17 @@ final class SlackPostFixture: Sendable {
         func next() -> Response { answers.withLock { $0.isEmpty ? nil : $0.removeFirst() } ?? .json(["ok": true, "ts": "1700000000.000100"]) }
     }
 
-    init(botToken: String? = SlackPostFixture.token, script: [Response] = []) throws {
+    init(
+        botToken: String? = SlackPostFixture.token, script: [Response] = [], environment: [String: String] = [:], secrets: [String: String] = [:]
+    ) throws {
         jobs = try JobQueueFixture()
         let script = Script(script)
         fake = try FakeServer { _ in script.next() }
         var values: JSONObject = ["signingSecret": "signing", "apiBaseURL": .string(fake.url("/api"))]
         if let botToken { values["botToken"] = .string(botToken) }
         let settings = ProviderSettings(
-            values: values, specs: SlackProvider.descriptor.settings, environment: { _ in nil }, secrets: { _ in nil })
+            values: values, specs: SlackProvider.descriptor.settings, environment: { environment[$0] },
+            secrets: { secrets[$0] })
         scheduler = ProviderJobScheduler(provider: "slack", kinds: SlackProvider.descriptor.jobs, queue: jobs.queue)
         let slack = try SlackProvider(
             context: ProviderContext(
@@ -103,6 +106,8 @@ struct SlackScheduledPostsTests {
         #expect(try await fixture.workers.runDueJobs() == 1)
         #expect(try await fixture.job(id).state == .succeeded)
         #expect(fixture.fake.requests.count == 2)
+        #expect(fixture.logs.all.contains { $0.contains("HTTP 500") })  // The failure was logged, without the token:
+        #expect(!fixture.logs.all.contains { $0.contains(SlackPostFixture.token) })
         await fixture.close()
     }
 
@@ -159,6 +164,33 @@ struct SlackScheduledPostsTests {
         #expect(job.state == .dead && job.lastError?.contains("SLACK_BOT_TOKEN") == true)
         #expect(fixture.fake.requests.isEmpty)
         await fixture.close()
+    }
+
+    @Test("The bot token may be a secret: reference or come from SLACK_BOT_TOKEN")
+    func tokenSources() async throws {
+        for (botToken, environment, secrets) in [
+            ("secret:SLACK_BOT", [:], ["SLACK_BOT": "xoxb-from-store"]), (nil, ["SLACK_BOT_TOKEN": "xoxb-from-store"], [:]),
+        ] as [(String?, [String: String], [String: String])] {
+            let fixture = try SlackPostFixture(botToken: botToken, environment: environment, secrets: secrets)
+            let id = try await fixture.schedule()
+            #expect(try await fixture.workers.runDueJobs() == 1)
+            #expect(try await fixture.job(id).state == .succeeded)
+            #expect(fixture.fake.requests.first?.headers["Authorization"] == "Bearer xoxb-from-store")
+            await fixture.close()
+        }
+    }
+
+    @Test("RecordingJobScheduler looks up and cancels queued jobs")
+    func recordingScheduler() async throws {
+        let jobs = RecordingJobScheduler(kinds: SlackProvider.descriptor.jobs)
+        let id = try await jobs.enqueue(SlackProvider.postMessageKind, payload: ["channel": "C1", "text": "Hi"], runAt: 2_000_000_000, priority: 0, idempotencyKey: nil)
+        #expect(try await jobs.job(id)?.state == "queued")
+        #expect(try await jobs.job(id)?.runAt == 2_000_000_000)
+        #expect(try await jobs.job(99) == nil)
+        #expect(try await jobs.cancel(id))
+        #expect(try await !jobs.cancel(id))
+        #expect(try await jobs.job(id)?.state == "cancelled")
+        #expect(try await jobs.job(id)?.isFinished == true)
     }
 
     @Test("Routes: admin token required, bad input is 400, schedule, look up, cancel once")
