@@ -221,12 +221,13 @@ struct SlackScheduledPostsTests {
             let id = try #require(try created.json()["id"]?.numberValue).rounded()
             #expect(try created.json()["post_at"] == "2099-01-01T09:00:00+01:00")
             let job = try #require(try await hub.hub.jobQueue.job(Int64(id)))
-            #expect(job.kind == "slack.post_message" && job.runAt == 4_070_937_600_000 && job.payload == ["channel": "C1", "text": "Hi"])
+            #expect(job.kind == "slack.post_message" && job.runAt == 4_070_937_600_000 && job.payload["channel"] == "C1" && job.payload["text"] == "Hi")
 
             #expect(try await hub.request("GET", "/api/slack/scheduled-posts/\(Int(id))").status == 401)
             let shown = try await hub.request("GET", "/api/slack/scheduled-posts/\(Int(id))", headers: auth)
             #expect(shown.status == 200)
             #expect(try shown.json()["state"] == "queued" && shown.json()["attempts"] == 0 && shown.json()["last_error"] == .null)
+            #expect(try shown.json()["post_at"] == "2099-01-01T09:00:00+01:00" && shown.json()["run_at"] == 4_070_937_600)
 
             let other = try await hub.hub.jobQueue.enqueue(kind: "other.kind", payload: nil, runAt: 4_070_937_600)
             #expect(try await hub.request("GET", "/api/slack/scheduled-posts/\(other)", headers: auth).status == 404)

@@ -35,7 +35,7 @@ extension SlackProvider {
             throw HTTPError.badRequest("post_at must be an RFC 3339 time with Z or an offset, such as 2026-12-01T09:00:00Z")
         }
         let id = try await jobs.enqueue(
-            Self.postMessageKind, payload: ["channel": .string(channel), "text": .string(text)], runAt: postAt, priority: 0, idempotencyKey: nil)
+            Self.postMessageKind, payload: ["channel": .string(channel), "text": .string(text), "post_at": .string(postAtText)], runAt: postAt, priority: 0, idempotencyKey: nil)
         logger.info("scheduled a Slack post", [("job", String(id)), ("channel", channel), ("post_at", postAtText)])
         return .json(["id": .number(Double(id)), "post_at": .string(postAtText), "state": "queued"], status: 201)
     }
@@ -47,7 +47,7 @@ extension SlackProvider {
         return .json([
             "id": .number(Double(job.id)), "state": .string(job.state), "attempts": .number(Double(job.attempts)),
             "max_attempts": .number(Double(job.maxAttempts)), "last_error": job.lastError.map(JSONValue.string) ?? .null,
-            "run_at": .number(job.runAt), "channel": job.payload["channel"] ?? .null,
+            "run_at": .number(job.runAt), "channel": job.payload["channel"] ?? .null, "post_at": job.payload["post_at"] ?? .null,
         ])
     }
 
@@ -69,7 +69,8 @@ extension SlackProvider {
         return job
     }
 
-    /// The `slack.post_message` job: `chat.postMessage` with the bot token.
+    /// The `slack.post_message` job: `chat.postMessage` with the bot token (only `channel` and `text`
+    /// of the payload are sent). Cancelling a post while it runs does not stop this send.
     func postMessage(_ payload: JSONValue) async throws -> JobResult {
         guard let channel = payload["channel"]?.stringValue, let text = payload["text"]?.stringValue else {
             return .fatal("the job payload has no channel or text")
@@ -83,7 +84,10 @@ extension SlackProvider {
         } catch {
             return .fatal("the Slack bot token could not be read: \(error.reason)")
         }
-        let base = try settings.string("apiBaseURL") ?? Self.defaultAPIBaseURL
+        let base: String
+        do { base = try settings.string("apiBaseURL") ?? Self.defaultAPIBaseURL } catch {
+            return .fatal("the Slack apiBaseURL setting could not be read: \(error.reason)")
+        }
         let url = (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/chat.postMessage"
         let body: JSONValue = ["channel": .string(channel), "text": .string(text)]
         let response = try await http.send(
