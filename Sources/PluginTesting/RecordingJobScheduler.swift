@@ -24,6 +24,7 @@ public final class RecordingJobScheduler: JobScheduler {
     private struct State {
         var queued: [QueuedJob] = []
         var all: [QueuedJob] = []
+        var cancelled: Set<Int64> = []
     }
 
     private let kinds: [String: JobKind]
@@ -43,6 +44,29 @@ public final class RecordingJobScheduler: JobScheduler {
             state.all.append(job)
             state.queued.append(job)
             return job.id
+        }
+    }
+
+    /// A queued job reads as `queued` until it runs (then `succeeded`, whatever its handler returned),
+    /// or `cancelled`.
+    public func job(_ id: Int64) async throws -> JobStatus? {
+        state.withLock { state in
+            guard let job = state.all.first(where: { $0.id == id }) else { return nil }
+            let status =
+                state.cancelled.contains(id) ? "cancelled" : state.queued.contains(where: { $0.id == id }) ? "queued" : "succeeded"
+            return JobStatus(
+                id: id, kind: job.kind, state: status, payload: job.payload, runAt: job.runAt ?? 0, attempts: status == "succeeded" ? 1 : 0,
+                maxAttempts: kinds[job.kind]?.maxAttempts ?? 5, lastError: nil)
+        }
+    }
+
+    /// Cancels a job that has not run yet.
+    public func cancel(_ id: Int64) async throws -> Bool {
+        state.withLock { state in
+            guard let index = state.queued.firstIndex(where: { $0.id == id }) else { return false }
+            state.queued.remove(at: index)
+            state.cancelled.insert(id)
+            return true
         }
     }
 

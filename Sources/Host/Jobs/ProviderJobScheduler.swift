@@ -20,6 +20,19 @@ struct ProviderJobScheduler: JobScheduler {
         return try await queue.enqueue(
             kind: kind, payload: payload, runAt: runAt, priority: priority, idempotencyKey: idempotencyKey, maxAttempts: declared.maxAttempts)
     }
+
+    func job(_ id: Int64) async throws -> JobStatus? {
+        guard let record = try await queue.job(id), kinds[record.kind] != nil else { return nil }
+        return JobStatus(
+            id: record.id, kind: record.kind, state: record.state.rawValue, payload: record.payload, runAt: Double(record.runAt) / 1000,
+            attempts: record.attempts, maxAttempts: record.maxAttempts, lastError: record.lastError)
+    }
+
+    func cancel(_ id: Int64) async throws -> Bool {
+        // Only this provider's kinds: another provider's job id reads as not cancellable.
+        guard try await job(id) != nil else { return false }
+        return try await queue.cancel(id)
+    }
 }
 
 extension JobWorkers.Registration {

@@ -63,6 +63,42 @@ public protocol JobScheduler: Sendable {
     ///   - runAt: seconds since 1970; nil runs it as soon as a worker is free.
     ///   - priority: higher runs first among due jobs.
     func enqueue(_ kind: String, payload: JSONValue, runAt: Double?, priority: Int, idempotencyKey: String?) async throws -> Int64
+
+    /// The job `id` if it exists and is of a kind this provider declared (nil otherwise).
+    func job(_ id: Int64) async throws -> JobStatus?
+
+    /// Cancels the job `id` if it is queued or running and of a kind this provider declared; returns
+    /// whether it did. A running handler is not interrupted, but its result is ignored.
+    func cancel(_ id: Int64) async throws -> Bool
+}
+
+/// A queued job as a provider sees it.
+public struct JobStatus: Sendable, Equatable {
+    public var id: Int64
+    public var kind: String
+    /// `queued`, `running`, `succeeded`, `dead` or `cancelled`.
+    public var state: String
+    public var payload: JSONValue
+    /// When it runs (or ran) next, seconds since 1970.
+    public var runAt: Double
+    /// Runs so far, including one running now.
+    public var attempts: Int
+    public var maxAttempts: Int
+    public var lastError: String?
+
+    public init(id: Int64, kind: String, state: String, payload: JSONValue, runAt: Double, attempts: Int, maxAttempts: Int, lastError: String?) {
+        self.id = id
+        self.kind = kind
+        self.state = state
+        self.payload = payload
+        self.runAt = runAt
+        self.attempts = attempts
+        self.maxAttempts = maxAttempts
+        self.lastError = lastError
+    }
+
+    /// Whether the job will not run again (succeeded, dead or cancelled).
+    public var isFinished: Bool { ["succeeded", "dead", "cancelled"].contains(state) }
 }
 
 extension JobScheduler {
@@ -80,4 +116,8 @@ public struct NoJobScheduler: JobScheduler {
     public func enqueue(_ kind: String, payload: JSONValue, runAt: Double?, priority: Int, idempotencyKey: String?) async throws -> Int64 {
         throw ProviderSetupError("this host has no job queue")
     }
+
+    public func job(_ id: Int64) async throws -> JobStatus? { nil }
+
+    public func cancel(_ id: Int64) async throws -> Bool { false }
 }

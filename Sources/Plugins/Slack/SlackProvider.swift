@@ -6,7 +6,11 @@ public final class SlackProvider: Provider {
         id: "slack",
         displayName: "Slack",
         settings: [
-            .secret("signingSecret", summary: "The app's signing secret (Basic Information → App Credentials)", environmentVariable: "SLACK_SIGNING_SECRET")
+            .secret("signingSecret", summary: "The app's signing secret (Basic Information → App Credentials)", environmentVariable: "SLACK_SIGNING_SECRET"),
+            SettingSpec(
+                name: "botToken", summary: "Bot token (xoxb-…) for scheduled posts; needed only to send", isSecret: true,
+                environmentVariable: "SLACK_BOT_TOKEN"),
+            SettingSpec(name: "apiBaseURL", summary: "Slack Web API base URL (default https://slack.com/api)"),
         ],
         routes: [
             .post("/api/webhooks/slack", summary: "Slack Events API: url_verification and event_callback") { (slack: SlackProvider, request) in
@@ -18,17 +22,40 @@ public final class SlackProvider: Provider {
             .post("/api/webhooks/slack/interactions", summary: "Slack interactivity: buttons, shortcuts, modals") { (slack: SlackProvider, request) in
                 try await slack.receiveInteraction(request)
             },
+            .post("/api/slack/scheduled-posts", summary: "Schedule a message {channel, text, post_at} (admin token)") { (slack: SlackProvider, request) in
+                try await slack.schedulePost(request)
+            },
+            .get("/api/slack/scheduled-posts/{id}", summary: "A scheduled post's state (admin token)") { (slack: SlackProvider, request) in
+                try await slack.scheduledPost(request)
+            },
+            .on(.DELETE, "/api/slack/scheduled-posts/{id}", maxBodyBytes: 0, summary: "Cancel a scheduled post (admin token)") {
+                (slack: SlackProvider, request) in
+                try await slack.cancelScheduledPost(request)
+            },
         ],
         verificationScheme: VerificationScheme(
             summary: "HMAC-SHA256 of v0:timestamp:body with the signing secret (X-Slack-Signature, X-Slack-Request-Timestamp)",
-            replayWindow: .fiveMinutes))
+            replayWindow: .fiveMinutes),
+        jobs: [
+            .job(SlackProvider.postMessageKind, maxAttempts: 8, summary: "Post a message with chat.postMessage") { (slack: SlackProvider, payload) in
+                try await slack.postMessage(payload)
+            }
+        ])
 
     let signature: SlackSignature
     let events: any EventSink
     let logger: Logger
     let verification: VerificationPolicy
+    let settings: ProviderSettings
+    let http: any HTTPClient
+    let jobs: any JobScheduler
+    let requireAdmin: @Sendable (Request) throws(HTTPError) -> Void
 
     public init(context: ProviderContext) throws {
+        settings = context.settings
+        http = context.http
+        jobs = context.jobs
+        requireAdmin = context.requireAdmin
         let secret = try context.settings.required("signingSecret")
         signature = SlackSignature(signingSecret: secret, clock: context.clock)
         events = context.events
