@@ -30,6 +30,16 @@ private final class OtherProvider: Provider {
 
 @Suite("Job kinds")
 struct JobKindTests {
+    @Test("Retry-After is read as seconds; absent, negative or not a number is nil")
+    func retryAfter() {
+        #expect(OutboundResponse(status: 429, headers: ["Retry-After": "120"]).retryAfter == 120)
+        #expect(OutboundResponse(status: 429, headers: ["retry-after": " 1.5 "]).retryAfter == 1.5)
+        for bad in ["-1", "soon", "inf", "Wed, 21 Oct 2026 07:28:00 GMT"] {
+            #expect(OutboundResponse(status: 429, headers: ["Retry-After": bad]).retryAfter == nil)
+        }
+        #expect(OutboundResponse(status: 429).retryAfter == nil)
+    }
+
     @Test("A typed job kind passes the concrete provider and payload and returns the handler's result")
     func typedHandler() async throws {
         let kind = try #require(JobKindProvider.descriptor.jobs.first)

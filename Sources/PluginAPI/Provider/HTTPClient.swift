@@ -28,6 +28,15 @@ public struct OutboundResponse: Sendable {
         self.headers = headers
         self.body = body
     }
+
+    /// The `Retry-After` header as a number of seconds (nil when absent, not a number, negative or
+    /// infinite; the HTTP-date form is not read). A 429 handler returns `.retry(after: retryAfter ?? 30)`.
+    public var retryAfter: Double? {
+        guard let text = headers["Retry-After"] else { return nil }
+        let trimmed = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        guard let seconds = Double(trimmed), seconds >= 0, seconds.isFinite else { return nil }
+        return seconds
+    }
 }
 
 /// Why an outbound request got no response (connection refused, timeout, invalid URL...).

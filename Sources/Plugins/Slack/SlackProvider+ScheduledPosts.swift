@@ -101,8 +101,7 @@ extension SlackProvider {
     /// How a `chat.postMessage` answer ends the job (thrown errors are retried with backoff).
     static func result(of response: OutboundResponse) throws -> JobResult {
         if response.status == 429 {
-            let seconds = response.headers["Retry-After"].flatMap { Double($0.trimmingWhitespace) }.flatMap { $0 >= 0 && $0.isFinite ? $0 : nil }
-            return .retry(after: seconds ?? 30)
+            return .retry(after: response.retryAfter ?? 30)
         }
         guard (200..<300).contains(response.status) else {
             throw SlackAPIError(description: "Slack answered HTTP \(response.status)")
@@ -114,11 +113,5 @@ extension SlackProvider {
         let error = answer["error"]?.stringValue ?? "unknown_error"
         if fatalErrors.contains(error) { return .fatal("Slack refused the message: \(error)") }
         throw SlackAPIError(description: "Slack answered ok: false, error: \(error)")
-    }
-}
-
-extension String {
-    fileprivate var trimmingWhitespace: String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

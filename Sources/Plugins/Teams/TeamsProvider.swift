@@ -1,7 +1,7 @@
 import PluginAPI
 
-/// Microsoft Teams: outgoing webhooks (HMAC-signed, answered synchronously) and Microsoft Graph
-/// change notifications (trusted by their `clientState`).
+/// Microsoft Teams: outgoing webhooks (HMAC-signed, answered synchronously), Microsoft Graph
+/// change notifications (trusted by their `clientState`), and messages posted to an incoming webhook.
 ///
 /// Each route needs its own secret. The provider is created when at least one is configured; a
 /// route whose secret is missing answers 503 and never accepts anything unverified.
@@ -16,6 +16,9 @@ public final class TeamsProvider: Provider {
             SettingSpec(
                 name: "clientState", summary: "The clientState given when creating Graph subscriptions", isSecret: true,
                 environmentVariable: "TEAMS_CLIENT_STATE"),
+            SettingSpec(
+                name: "incomingWebhookURL", summary: "The incoming webhook URL messages are posted to (it embeds a credential: only its host is logged)",
+                isSecret: true, environmentVariable: "TEAMS_INCOMING_WEBHOOK_URL"),
             SettingSpec(name: "replyText", summary: "The text of the reply to an outgoing webhook message (default \"\(defaultReply)\")"),
         ],
         routes: [
@@ -26,6 +29,15 @@ public final class TeamsProvider: Provider {
                 (teams: TeamsProvider, request) in
                 try await teams.receiveNotifications(request)
             },
+            .post("/api/teams/messages", summary: "Queue a message {text, title?, post_at?} for the incoming webhook (admin token)") {
+                (teams: TeamsProvider, request) in
+                try await teams.queueMessage(request)
+            },
+        ],
+        jobs: [
+            .job(TeamsProvider.postMessageKind, maxAttempts: 8, summary: "Post a message to the Teams incoming webhook") { (teams: TeamsProvider, payload) in
+                try await teams.postMessage(payload)
+            }
         ])
 
     static let defaultReply = "Received."
@@ -36,20 +48,30 @@ public final class TeamsProvider: Provider {
     private let clientState: [UInt8]?
     private let replyText: String
     private let events: any EventSink
-    private let logger: Logger
+    let logger: Logger
     private let verification: VerificationPolicy
+    let settings: ProviderSettings
+    let http: any HTTPClient
+    let jobs: any JobScheduler
+    let requireAdmin: @Sendable (Request) throws(HTTPError) -> Void
 
     public init(context: ProviderContext) throws {
         let settings = context.settings
         outgoingSignature = try settings.string("outgoingWebhookSecret").map { secret throws(ProviderSetupError) in try TeamsOutgoingSignature(securityToken: secret) }
         clientState = try settings.string("clientState").map { Array($0.utf8) }
-        guard outgoingSignature != nil || clientState != nil else {
-            throw ProviderSetupError("set outgoingWebhookSecret (TEAMS_OUTGOING_WEBHOOK_SECRET), clientState (TEAMS_CLIENT_STATE), or both")
+        let hasIncomingWebhook = try settings.string("incomingWebhookURL") != nil
+        guard outgoingSignature != nil || clientState != nil || hasIncomingWebhook else {
+            throw ProviderSetupError(
+                "set outgoingWebhookSecret (TEAMS_OUTGOING_WEBHOOK_SECRET), clientState (TEAMS_CLIENT_STATE), incomingWebhookURL (TEAMS_INCOMING_WEBHOOK_URL), or several")
         }
         replyText = try settings.string("replyText") ?? Self.defaultReply
         events = context.events
         logger = context.logger
         verification = context.verification
+        self.settings = settings
+        http = context.http
+        jobs = context.jobs
+        requireAdmin = context.requireAdmin
     }
 
     /// `POST /api/webhooks/teams`: verify the HMAC (under the hub's verification policy), store the
