@@ -26,7 +26,8 @@ final class Connection {
     /// Where the search for the end of the head resumes.
     var headScanOffset = 0
     var head: RequestHead?
-    var bodyLimit = 0
+    /// Where the current request goes, decided once its head is parsed.
+    var route: HTTPRoute?
     var chunked: ChunkedDecoder?
     /// Bytes of the current response not yet written.
     var outbound: [UInt8] = []

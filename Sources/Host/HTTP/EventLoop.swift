@@ -21,7 +21,6 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
     private let listenFD: Int32
-    private let index: Int
     private var connections: [Int32: Connection] = [:]
     private var encoder = ResponseEncoder()
     private var nextConnectionID: UInt64 = 0
@@ -47,10 +46,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     private let tls: TLSContext?
 
     init(
-        index: Int, server: HTTPServer, listenFD: Int32, configuration: ServerConfiguration, tls: TLSContext?, responder: any HTTPResponder,
+        server: HTTPServer, listenFD: Int32, configuration: ServerConfiguration, tls: TLSContext?, responder: any HTTPResponder,
         logger: Logger
     ) throws {
-        self.index = index
         self.tls = tls
         self.server = server
         self.listenFD = listenFD
@@ -386,19 +384,20 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     private func beginBody(_ connection: Connection, head: RequestHead) -> Bool {
         connection.head = head
-        connection.bodyLimit = responder.maxBodyBytes(method: head.method, path: head.path)
+        let route = responder.route(method: head.method, path: head.path)
+        connection.route = route
         switch head.framing {
         case .none:
             dispatch(connection, body: [])
             return false
         case .length(let length):
-            guard length <= connection.bodyLimit else {
-                fail(connection, .bodyTooLarge(limit: connection.bodyLimit))
+            guard length <= route.maxBodyBytes else {
+                fail(connection, .bodyTooLarge(limit: route.maxBodyBytes))
                 return false
             }
         case .chunked:
             connection.chunked = ChunkedDecoder(
-                maxBodyBytes: connection.bodyLimit, maxTrailerBytes: configuration.maxHeaderBytes,
+                maxBodyBytes: route.maxBodyBytes, maxTrailerBytes: configuration.maxHeaderBytes,
                 maxTrailerCount: configuration.maxHeaderCount)
         }
         if head.expectsContinue && head.isHTTP11 && connection.inbound.isEmpty {
@@ -458,10 +457,12 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         let request = Request(
             method: head.method, path: head.path, query: head.query, headers: head.headers, body: body,
             remoteAddress: connection.remoteAddress)
-        let (fd, id, responder) = (connection.fd, connection.id, responder)
+        guard let route = connection.route else { return }
+        connection.route = nil
+        let (fd, id) = (connection.fd, connection.id)
         tasksInFlight += 1
         Task(executorPreference: self) { [self] in
-            let response = await responder.respond(to: request)
+            let response = await route.respond(request)
             deliver(response, fd: fd, id: id)
         }
     }

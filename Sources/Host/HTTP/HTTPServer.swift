@@ -44,9 +44,9 @@ final class HTTPServer: Sendable {
         let port = Int(atom_local_port(fd))
         var loops: [EventLoop] = []
         do {
-            for index in 0..<configuration.eventLoops {
+            for _ in 0..<configuration.eventLoops {
                 loops.append(
-                    try EventLoop(index: index, server: self, listenFD: fd, configuration: configuration, tls: tls, responder: responder, logger: logger))
+                    try EventLoop(server: self, listenFD: fd, configuration: configuration, tls: tls, responder: responder, logger: logger))
             }
         } catch {
             close(fd)
@@ -74,9 +74,6 @@ final class HTTPServer: Sendable {
         if fd >= 0 { close(fd) }
         state.withLock { $0 = ([], -1, 0) }
     }
-
-    /// Connections currently open.
-    var connectionCount: Int { openConnections.load(ordering: .relaxed) }
 
     func reserveConnectionSlot() -> Bool {
         let previous = openConnections.add(1, ordering: .relaxed).oldValue

@@ -9,16 +9,18 @@ struct HubResponder: HTTPResponder {
     let audit: AuditLog
     let logger: Logger
 
-    func maxBodyBytes(method: HTTPMethod, path: String) -> Int {
-        if case .found(let entry, _) = router.match(method: method, path: path) { return entry.maxBodyBytes }
-        return defaultMaxBodyBytes
+    /// Matches the route once per request; the returned handler answers with that match.
+    func route(method: HTTPMethod, path: String) -> HTTPRoute {
+        let match = router.match(method: method, path: path)
+        let maxBodyBytes = if case .found(let entry, _) = match { entry.maxBodyBytes } else { defaultMaxBodyBytes }
+        return HTTPRoute(maxBodyBytes: maxBodyBytes) { request in await respond(to: request, match: match) }
     }
 
-    func respond(to request: Request) async -> Response {
+    private func respond(to request: Request, match: Router.Match) async -> Response {
         if AdminGate.covers(request.path) {
             do { try gate.check(request) } catch { return error.response }
         }
-        switch router.match(method: request.method, path: request.path) {
+        switch match {
         case .notFound:
             return HTTPError.noRoute(request.method, request.path).response
         case .methodNotAllowed(let allowed):

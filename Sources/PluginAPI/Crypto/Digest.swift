@@ -17,27 +17,14 @@ public enum Digest {
         return out
     }
 
-    /// HMAC-SHA256 of `message` under `key` (32 bytes).
+    /// HMAC-SHA256 of `message` under `key` (32 bytes). One-off; to MAC many messages under one key,
+    /// keep an ``HMACKey``.
     public static func hmacSHA256<Key: Collection, Message: Collection>(key: Key, message: Message) -> [UInt8]
     where Key.Element == UInt8, Message.Element == UInt8 {
-        var out = [UInt8](repeating: 0, count: 32)
-        withContiguousBytes(key) { keyBuffer in
-            withContiguousBytes(message) { messageBuffer in
-                out.withUnsafeMutableBufferPointer { outPtr in
-                    var length: UInt32 = 0
-                    // A zero-length key must still be a valid pointer for OpenSSL.
-                    let keyPointer = keyBuffer.baseAddress ?? UnsafeRawPointer(outPtr.baseAddress!)
-                    let result = HMAC(
-                        EVP_sha256(), keyPointer, Int32(keyBuffer.count),
-                        messageBuffer.baseAddress?.assumingMemoryBound(to: UInt8.self), messageBuffer.count,
-                        outPtr.baseAddress, &length)
-                    precondition(result != nil && length == 32, "HMAC-SHA256 failed")
-                }
-            }
-        }
-        return out
+        var mac = HMACKey(Array(key)).start()
+        withContiguousBytes(message) { mac.update($0) }
+        return mac.finalize()
     }
-
 }
 
 /// An HMAC-SHA256 key, prepared once: OpenSSL's keyed context is kept as a template and copied for

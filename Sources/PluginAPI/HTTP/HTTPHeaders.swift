@@ -30,11 +30,6 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
         fields.append((name: name, value: value))
     }
 
-    /// Removes every field called `name`.
-    public mutating func remove(name: String) {
-        fields.removeAll { Self.namesMatch($0.name, name) }
-    }
-
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
 
     /// ASCII case-insensitive comparison of two field names.

@@ -1,3 +1,4 @@
+import Foundation
 import PluginAPI
 
 /// Messages to a Teams incoming webhook: an admin queues `{text, title?, post_at?}`; the job
@@ -87,9 +88,9 @@ extension TeamsProvider {
 
     /// The host (and port) of `url`, without scheme, credentials, path or query; `<invalid URL>` otherwise.
     static func host(of url: String) -> String {
-        guard let scheme = url.firstRange(of: "://") else { return "<invalid URL>" }
-        var authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        return authority.isEmpty ? "<invalid URL>" : String(authority)
+        guard let components = URLComponents(string: url), components.scheme != nil, let host = components.host, !host.isEmpty else {
+            return "<invalid URL>"
+        }
+        return host + (components.port.map { ":\($0)" } ?? "")
     }
 }

@@ -44,11 +44,11 @@ final class FakeServer: Sendable {
 
         var requests: [Request] { received.withLock { $0 } }
 
-        func maxBodyBytes(method: HTTPMethod, path: String) -> Int { 1 << 20 }
-
-        func respond(to request: Request) async -> Response {
-            received.withLock { $0.append(request) }
-            return await handler(request)
+        func route(method: HTTPMethod, path: String) -> HTTPRoute {
+            HTTPRoute(maxBodyBytes: 1 << 20) { [self] request in
+                received.withLock { $0.append(request) }
+                return await handler(request)
+            }
         }
     }
 }

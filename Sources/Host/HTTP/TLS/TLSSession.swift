@@ -50,15 +50,6 @@ final class TLSSession {
         if handshakeComplete { SSL_shutdown(ssl) }
     }
 
-    /// The negotiated ALPN protocol, if any.
-    var negotiatedProtocol: String? {
-        var data: UnsafePointer<UInt8>?
-        var length: UInt32 = 0
-        SSL_get0_alpn_selected(ssl, &data, &length)
-        guard let data, length > 0 else { return nil }
-        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
-    }
-
     private func classify(_ result: Int32) -> TransportResult {
         let error = SSL_get_error(ssl, result)
         ERR_clear_error()
