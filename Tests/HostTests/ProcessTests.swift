@@ -61,7 +61,7 @@ struct ProcessTests {
         }
     }
 
-    @Test("SIGTERM drains and exits 0")
+    @Test("SIGTERM stops the process with exit 0 (draining in-flight requests is tested in ShutdownTests)")
     func gracefulShutdown() async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -207,7 +207,12 @@ struct SecretsTests {
             return false
         }
         #expect(throws: SecretStoreError.noEncryptionKey) { try Self.vault(directory, key: nil).lookup("ONE") }
-        #expect(throws: (any Error).self) { try Self.administration(directory, ["ENCRYPTION_KEY": Self.keyB]).set(name: "X", value: "y") }
+        #expect {
+            try Self.administration(directory, ["ENCRYPTION_KEY": Self.keyB]).set(name: "X", value: "y")
+        } throws: { error in
+            if case .wrongKey = error as? SecretStoreError { return true }
+            return false
+        }
     }
 
     @Test("AES-256-GCM: each seal uses a fresh nonce; any changed byte, key or associated data fails")

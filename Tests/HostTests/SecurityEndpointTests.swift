@@ -83,6 +83,9 @@ struct SecurityEndpointTests {
         try await withHub(environment: ["ATOM_DEV_SKIP_SIGNATURES": "1", "SLACK_SIGNING_SECRET": TestHub.slackSecret, "ADMIN_TOKEN": TestHub.adminToken]) { hub in
             let response = try await hub.request("POST", "/api/webhooks/slack", body: SlackSigner.eventBody())
             #expect(response.status == 401)
+            #expect(try await hub.storedEvents().isEmpty)
+            #expect(try await AuditAndAdminTests.auditRows(hub, type: .signatureCheckSkipped).isEmpty)
+            #expect(!hub.logs.all.contains { $0.contains("SKIPPED") })
         }
     }
 }
