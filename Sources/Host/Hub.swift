@@ -14,8 +14,12 @@ struct HubOptions: Sendable {
     var publicBaseURL: String?
     /// Background job workers: concurrency, lease and polling.
     var jobs = JobWorkers.Configuration()
+    /// Backoff between a failed job's attempts.
+    var jobRetry = RetryPolicy()
     /// Seconds shutdown waits for running jobs before giving them back to the queue.
     var jobShutdownDeadline: Double = 25
+    /// Forwarding stored events to destinations: attempts, backoff, timeout.
+    var deliveries = DeliveryWorker.Configuration()
 }
 
 /// The running hub: configuration, storage, provider registry, routes and HTTP server, wired once.
@@ -25,6 +29,7 @@ final class Hub: Sendable {
     let auditLog: AuditLog
     let jobQueue: JobQueue
     let jobWorkers: JobWorkers
+    let deliveryWorker: DeliveryWorker
     let server: HTTPServer
     let logger: Logger
     private let readiness: Readiness
@@ -41,7 +46,13 @@ final class Hub: Sendable {
         let jobKinds = try JobWorkers.Registration.all(of: providerTypes)
         let review = try SecurityReview.prepare(options: options, environment: environment, providerTypes: providerTypes, create: true)
         Self.announce(review, logger: logger)
-        let eventLog = try EventLog(dataDirectory: options.dataDirectory, logger: logger.labelled("events"))
+        let targets = try review.forwardingTargets(file: options.pluginsPath)
+        let deliveriesCreated = Doorbell()
+        let eventLog = try EventLog(
+            dataDirectory: options.dataDirectory, logger: logger.labelled("events"),
+            fanOut: DeliveryFanOut(destinations: targets.map(\.destination), maxAttempts: options.deliveries.maxAttempts, created: deliveriesCreated))
+        let deliveryStore = DeliveryStore(
+            database: eventLog, clock: clock, retryPolicy: options.deliveries.retryPolicy, maxAttempts: options.deliveries.maxAttempts, created: deliveriesCreated)
         let auditLog: AuditLog
         do {
             auditLog = try AuditLog(dataDirectory: options.dataDirectory, retentionDays: review.auditRetentionDays ?? 90, clock: clock, logger: logger.labelled("audit"))
@@ -58,7 +69,7 @@ final class Hub: Sendable {
             throw StartupRefusal(findings: critical)
         }
         let readiness = Readiness()
-        let jobQueue = JobQueue(database: eventLog, clock: clock)
+        let jobQueue = JobQueue(database: eventLog, clock: clock, retryPolicy: options.jobRetry)
         let registry: ProviderRegistry
         let responder: HubResponder
         // One gate (one failure count per address) for the admin prefixes and providers' admin-only routes.
@@ -70,7 +81,8 @@ final class Hub: Sendable {
             let router = try Self.routes(
                 providerTypes: providerTypes,
                 hostRoutes: HostRoutes(eventLog: eventLog, isReady: { readiness.isReady }),
-                securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog), jobRoutes: JobRoutes(queue: jobQueue))
+                securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog), jobRoutes: JobRoutes(queue: jobQueue),
+                deliveryRoutes: DeliveryRoutes(store: deliveryStore, destinations: targets.map(\.destination)))
             responder = HubResponder(
                 router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
                 logger: logger.labelled("http"))
@@ -97,6 +109,9 @@ final class Hub: Sendable {
             },
             configuration: options.jobs, logger: logger.labelled("jobs"))
         jobShutdownDeadline = options.jobShutdownDeadline
+        deliveryWorker = DeliveryWorker(
+            store: deliveryStore, targets: targets, http: URLSessionHTTPClient(), clock: clock, configuration: options.deliveries,
+            logger: logger.labelled("deliveries"))
         self.server = HTTPServer(configuration: options.server, responder: responder, logger: logger.labelled("http"))
     }
 
@@ -123,12 +138,13 @@ final class Hub: Sendable {
     /// The route table: host and security routes, then every provider's declared routes (which may
     /// not use the admin gate's prefixes).
     private static func routes(
-        providerTypes: [any Provider.Type], hostRoutes: HostRoutes, securityRoutes: SecurityRoutes, jobRoutes: JobRoutes
+        providerTypes: [any Provider.Type], hostRoutes: HostRoutes, securityRoutes: SecurityRoutes, jobRoutes: JobRoutes, deliveryRoutes: DeliveryRoutes
     ) throws -> Router {
         var router = Router()
         try hostRoutes.register(in: &router)
         try securityRoutes.register(in: &router)
         try jobRoutes.register(in: &router)
+        try deliveryRoutes.register(in: &router)
         for type in providerTypes {
             let descriptor = type.descriptor
             for route in descriptor.routes {
@@ -177,16 +193,21 @@ final class Hub: Sendable {
     func start() throws -> Int {
         let port = try server.start()
         jobWorkers.start()
+        deliveryWorker.start()
         readiness.isReady = true
         return port
     }
 
-    /// Graceful shutdown: not ready, stop accepting, finish in-flight requests, let running jobs finish
-    /// (until the deadline; the rest go back to the queue), close storage.
+    /// Graceful shutdown: not ready, stop accepting, finish in-flight requests, let running jobs and
+    /// delivery attempts finish (until one shared deadline; unfinished jobs go back to the queue,
+    /// unrecorded attempts are sent again at the next start), close storage.
     func shutdown() {
         readiness.isReady = false
+        deliveryWorker.beginShutdown()
         server.shutdown()
+        let start = System.monotonicNanoseconds()
         jobWorkers.shutdown(deadline: jobShutdownDeadline)
+        deliveryWorker.shutdown(deadline: jobShutdownDeadline - Double(System.monotonicNanoseconds() - start) / 1e9)
         eventLog.close()
         auditLog.close()
     }

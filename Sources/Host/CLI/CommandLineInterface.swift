@@ -32,7 +32,10 @@ enum CommandLineInterface {
           -h, --help         show this help
 
         Limits and timeouts (flag, or the environment variable in brackets):
-        \(ServerOption.usage)
+        \(ServerOption.usage(ServerOption.server))
+
+        Background jobs and deliveries (docs/jobs.md):
+        \(ServerOption.usage(ServerOption.jobs))
 
         Environment: ENVIRONMENT (development|production), SECRET_KEY, ENCRYPTION_KEY, ADMIN_TOKEN (admin API),
         AUDIT_RETENTION_DAYS, SLACK_SIGNING_SECRET, LOG_LEVEL (debug|info|warning|error).
@@ -73,7 +76,7 @@ enum CommandLineInterface {
         var rest = arguments
         var options = HubOptions()
         for option in ServerOption.all {
-            if let value = environment[option.environmentVariable] { try option.apply(&options.server, value) }
+            if let value = environment[option.environmentVariable] { try option.apply(&options, value) }
         }
         while let argument = rest.popFirst() {
             var name = argument
@@ -105,7 +108,7 @@ enum CommandLineInterface {
             case "--tls-key": options.server.tlsKeyPath = try value()
             default:
                 guard let option = ServerOption.all.first(where: { $0.flag == name }) else { return try unexpected(argument) }
-                try option.apply(&options.server, try value())
+                try option.apply(&options, try value())
             }
         }
         if (options.server.tlsCertificatePath == nil) != (options.server.tlsKeyPath == nil) {

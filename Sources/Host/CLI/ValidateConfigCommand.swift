@@ -11,7 +11,9 @@ extension CommandLineInterface {
         let deployment = DeploymentEnvironment(environment)
         var unusable = false
         do {
-            findings = try SecurityReview.prepare(options: options, environment: environment, providerTypes: providerTypes, create: false).findings()
+            let review = try SecurityReview.prepare(options: options, environment: environment, providerTypes: providerTypes, create: false)
+            _ = try review.forwardingTargets(file: options.pluginsPath)  // Destinations whose secret does not resolve stop serve too.
+            findings = review.findings()
         } catch let error as StartupRefusal {
             findings = error.findings
         } catch {

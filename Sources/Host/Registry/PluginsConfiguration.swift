@@ -16,9 +16,11 @@ struct ConfigurationError: Error, CustomStringConvertible {
 struct ProviderEntry: Sendable {
     var enabled: Bool
     var settings: JSONObject
+    /// Services that receive this provider's stored events (see docs/jobs.md).
+    var destinations: [Destination] = []
 }
 
-/// `plugins.json`: `{"providers": {"<id>": {"enabled": true, "settings": {...}}}}`.
+/// `plugins.json`: `{"providers": {"<id>": {"enabled": true, "settings": {...}, "destinations": [...]}}}`.
 /// A provider absent from the file is disabled.
 struct PluginsConfiguration: Sendable {
     var providers: [String: ProviderEntry]
@@ -72,6 +74,7 @@ struct PluginsConfiguration: Sendable {
             }
             var enabled = true
             var settings = JSONObject()
+            var destinations: [Destination] = []
             for member in entry.members {
                 switch member.key {
                 case "enabled":
@@ -84,11 +87,16 @@ struct PluginsConfiguration: Sendable {
                         throw ConfigurationError(file: file, key: "\(key).settings", problem: "expected an object")
                     }
                     settings = object
+                case "destinations":
+                    destinations = try Destination.parseList(member.value, provider: id, file: file, key: "\(key).destinations")
+                    for destination in destinations where entries.values.contains(where: { $0.destinations.contains { $0.id == destination.id } }) {
+                        throw ConfigurationError(file: file, key: "\(key).destinations", problem: "destination id '\(destination.id)' is also used by another provider")
+                    }
                 default:
-                    throw ConfigurationError(file: file, key: "\(key).\(member.key)", problem: "unknown key; expected \"enabled\" or \"settings\"")
+                    throw ConfigurationError(file: file, key: "\(key).\(member.key)", problem: "unknown key; expected \"enabled\", \"settings\" or \"destinations\"")
                 }
             }
-            entries[id] = ProviderEntry(enabled: enabled, settings: settings)
+            entries[id] = ProviderEntry(enabled: enabled, settings: settings, destinations: destinations)
         }
         return PluginsConfiguration(providers: entries)
     }

@@ -88,6 +88,34 @@ enum Database {
             CREATE INDEX jobs_lease ON jobs (state, lease_expires_at);
             """
         ),
+        (
+            "0005_deliveries",
+            """
+            CREATE TABLE deliveries (
+                id INTEGER PRIMARY KEY,
+                destination TEXT NOT NULL,
+                event_id INTEGER NOT NULL REFERENCES events (id),
+                state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                max_attempts INTEGER NOT NULL,
+                next_attempt_at INTEGER NOT NULL,
+                last_error TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            CREATE INDEX deliveries_destination ON deliveries (destination, state, id);
+            CREATE INDEX deliveries_event ON deliveries (event_id);
+            CREATE TABLE delivery_attempts (
+                id INTEGER PRIMARY KEY,
+                delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+                attempted_at INTEGER NOT NULL,
+                status INTEGER,
+                latency_ms INTEGER NOT NULL,
+                error TEXT
+            );
+            CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id, id);
+            """
+        ),
     ]
 
     /// Opens a read-write connection with the hub's pragmas: WAL, synchronous=FULL, foreign keys.

@@ -46,14 +46,17 @@ final class EventLog: Sendable {
     private let writerFinished = DispatchSemaphore(value: 0)
     private let reader: DatabaseReader
     private let logger: Logger
+    private let fanOut: DeliveryFanOut
     /// Most appends taken into one transaction, so one huge burst cannot hold the write lock for long.
     private let maximumBatch = 1024
 
     /// Opens (creating and migrating) the database in `dataDirectory` and starts the writer thread.
-    init(dataDirectory: URL, logger: Logger) throws {
+    /// `fanOut` creates each new event's deliveries in the transaction that stores it.
+    init(dataDirectory: URL, logger: Logger, fanOut: DeliveryFanOut = .none()) throws {
         let writer = try Database.openWriter(dataDirectory: dataDirectory)
         reader = try DatabaseReader(connection: Database.openReader(dataDirectory: dataDirectory), label: "atom-hub.events.reader")
         self.logger = logger
+        self.fanOut = fanOut
         WriterBox.startThread(named: "atom-hub.events.writer", owning: writer) { [self] connection in
             runWriter(connection)
             writerFinished.signal()
@@ -181,6 +184,7 @@ final class EventLog: Sendable {
 
     private func commit(_ batch: [PendingAppend], on connection: SQLiteConnection) {
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        var deliveries = 0
         do {
             let outcomes = try connection.transaction {
                 let insert = try connection.prepare(
@@ -199,10 +203,14 @@ final class EventLog: Sendable {
                         try insert.bind(6, blob: event.rawBody)
                         try insert.bind(7, utf8Text: event.payload.serialized())
                         try insert.run()
-                        return connection.changes == 1 ? AppendOutcome.stored(id: connection.lastInsertRowID) : .duplicate
+                        guard connection.changes == 1 else { return AppendOutcome.duplicate }
+                        let id = connection.lastInsertRowID
+                        deliveries += try fanOut.insert(on: connection, eventID: id, provider: append.provider, type: event.type, now: receivedAt)
+                        return .stored(id: id)
                     }
                 }
             }
+            if deliveries > 0 { fanOut.created.ring() }
             for (append, result) in zip(batch, outcomes) { append.continuation.resume(returning: result) }
         } catch {
             logger.error("event log commit failed; the webhooks in it are not acknowledged", [("error", "\(error)"), ("appends", "\(batch.count)")])

@@ -18,6 +18,8 @@ extension TeamsProvider {
     }
 
     /// `POST /api/teams/messages` (admin token): validates and queues the message; 201 with the job id.
+    /// An `Idempotency-Key` header (1–200 visible ASCII characters) queues at most one job per key:
+    /// a repeated key answers with the first job's id.
     func queueMessage(_ request: Request) async throws -> Response {
         try requireAdmin(request)
         let body = try request.jsonBody()
@@ -41,7 +43,14 @@ extension TeamsProvider {
             runAt = time
             payload["post_at"] = .string(postAtText)
         }
-        let id = try await jobs.enqueue(Self.postMessageKind, payload: .object(payload), runAt: runAt, priority: 0, idempotencyKey: nil)
+        var idempotencyKey: String?
+        if let key = request.headers["Idempotency-Key"] {
+            guard (1...200).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                throw HTTPError.badRequest("Idempotency-Key must be 1 to 200 visible ASCII characters")
+            }
+            idempotencyKey = "\(Self.postMessageKind):\(key)"  // Keys are unique across the queue: namespaced by kind.
+        }
+        let id = try await jobs.enqueue(Self.postMessageKind, payload: .object(payload), runAt: runAt, priority: 0, idempotencyKey: idempotencyKey)
         logger.info("queued a Teams message", [("job", String(id)), ("post_at", payload["post_at"]?.stringValue ?? "now")])
         return .json(["id": .number(Double(id))], status: 201)
     }

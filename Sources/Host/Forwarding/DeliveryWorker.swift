@@ -1,0 +1,168 @@
+import Dispatch
+import Foundation
+import PluginAPI
+import Synchronization
+
+/// Sends stored events to their destinations, signed per Standard Webhooks: one loop per
+/// destination, so each has at most one request in flight and receives its events in order (a later
+/// event waits until the one before is delivered or dead).
+///
+/// Every attempt is recorded (status, latency, error). A 2xx delivers; a 429 waits its Retry-After;
+/// any other answer or a transport failure is retried with exponential backoff and jitter until the
+/// attempts are used up, then the delivery is dead and the destination moves on.
+///
+/// ``shutdown(deadline:)`` mirrors ``JobWorkers``: no new attempt starts, an attempt in flight may
+/// finish within the deadline. An attempt cut off is not recorded, so it is sent again (same
+/// `webhook-id`) at the next start: delivery is at least once, and receivers dedupe by `webhook-id`.
+final class DeliveryWorker: Sendable {
+    struct Configuration: Sendable {
+        /// Attempts before a delivery is dead.
+        var maxAttempts = 8
+        /// Backoff after the first failure, doubling up to ``retryCap`` (both in seconds), with jitter.
+        var retryBase: Double = 5
+        var retryCap: Double = 3600
+        /// Seconds one request may take.
+        var timeout: Double = 10
+
+        var retryPolicy: RetryPolicy { RetryPolicy(base: retryBase, cap: retryCap) }
+    }
+
+    private struct State {
+        var stopping = false
+        var service: Task<Void, Never>?
+    }
+
+    let store: DeliveryStore
+    private let targets: [ForwardingTarget]
+    private let http: any HTTPClient
+    private let clock: any WallClock
+    private let configuration: Configuration
+    private let logger: Logger
+    private let state = Mutex(State())
+    /// Rung by shutdown, so loops waiting for a retry time stop waiting.
+    private let stopBell = Doorbell()
+    private let stopped = DispatchSemaphore(value: 0)
+
+    init(store: DeliveryStore, targets: [ForwardingTarget], http: any HTTPClient, clock: any WallClock, configuration: Configuration, logger: Logger) {
+        self.store = store
+        self.targets = targets
+        self.http = http
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Starts one loop per destination (once; not after shutdown).
+    func start() {
+        guard !targets.isEmpty else { return }
+        state.withLock { state in
+            guard state.service == nil, !state.stopping else { return }
+            state.service = Task { [self] in
+                await withTaskGroup(of: Void.self) { group in
+                    for target in targets { group.addTask { await self.run(target) } }
+                }
+                stopped.signal()
+            }
+        }
+    }
+
+    /// Stops starting attempts (returns at once); ``shutdown(deadline:)`` then waits.
+    func beginShutdown() {
+        state.withLock { $0.stopping = true }
+        stopBell.ring()
+        store.created.ring()
+    }
+
+    /// Stops starting attempts and waits up to `deadline` seconds for those in flight; then cancels
+    /// the loops (an unrecorded attempt is sent again at the next start). Blocks: call it from a plain thread.
+    func shutdown(deadline: Double) {
+        beginShutdown()
+        guard let service = state.withLock({ $0.service }) else { return }
+        guard stopped.wait(timeout: .now() + max(deadline, 0)) == .timedOut else { return }
+        logger.warning("a delivery attempt was still in flight at the shutdown deadline; it is sent again at the next start")
+        service.cancel()
+    }
+
+    private var isStopping: Bool { state.withLock { $0.stopping } }
+
+    /// One destination's loop: send its oldest pending delivery when due, else wait.
+    private func run(_ target: ForwardingTarget) async {
+        let id = target.destination.id
+        while !isStopping && !Task.isCancelled {
+            let generation = store.created.generation
+            let stopGeneration = stopBell.generation
+            let head: DueDelivery?
+            do { head = try await store.head(destination: id) } catch {
+                logger.error("reading pending deliveries failed", [("destination", id), ("error", "\(error)")])
+                await stopBell.wait(since: stopGeneration, timeout: .seconds(1))
+                continue
+            }
+            guard let head else {
+                await store.created.wait(since: generation)
+                continue
+            }
+            let wait = head.nextAttemptAt - store.now
+            if wait > 0 {
+                // Only a new head could change the plan, and new deliveries queue behind this one.
+                await stopBell.wait(since: stopGeneration, timeout: .milliseconds(wait))
+                continue
+            }
+            if isStopping { return }
+            await attempt(head, to: target)
+        }
+    }
+
+    /// Sends one delivery and records the attempt.
+    private func attempt(_ delivery: DueDelivery, to target: ForwardingTarget) async {
+        let destination = target.destination
+        let attemptedAt = store.now
+        let request = Self.request(for: delivery, to: target, timestamp: Int64(clock.now()), timeout: configuration.timeout)
+        let start = System.monotonicNanoseconds()
+        let outcome: AttemptOutcome
+        do {
+            let response = try await http.send(request)
+            let latency = Int64((System.monotonicNanoseconds() - start) / 1_000_000)
+            let delivered = (200..<300).contains(response.status)
+            outcome = AttemptOutcome(
+                status: response.status, latencyMilliseconds: latency, error: delivered ? nil : "HTTP \(response.status)",
+                retryAfter: response.status == 429 ? response.retryAfter : nil)
+        } catch {
+            let latency = Int64((System.monotonicNanoseconds() - start) / 1_000_000)
+            let reason = (error as? OutboundError)?.reason ?? "\(error)"
+            outcome = AttemptOutcome(status: nil, latencyMilliseconds: latency, error: reason.replacing(destination.url, with: "<destination url>"), retryAfter: nil)
+        }
+        let metadata = [("destination", destination.id), ("delivery", "\(delivery.id)"), ("event", "\(delivery.event.id)"), ("attempt", "\(delivery.attempts + 1)")]
+        do {
+            switch try await store.record(delivery.id, attemptedAt: attemptedAt, outcome) {
+            case .delivered: logger.debug("event delivered", metadata + [("status", "\(outcome.status ?? 0)")])
+            case .pending: logger.info("delivery will be retried", metadata + [("error", outcome.error ?? "")])
+            case .dead: logger.error("delivery is dead after its last attempt", metadata + [("error", outcome.error ?? "")])
+            }
+        } catch {
+            logger.error("a delivery attempt could not be recorded; it is sent again", metadata + [("error", "\(error)")])
+        }
+    }
+
+    /// The signed request: the event as JSON, with `webhook-id` (stable across retries of one
+    /// delivery), `webhook-timestamp` (this attempt) and `webhook-signature`.
+    static func request(for delivery: DueDelivery, to target: ForwardingTarget, timestamp: Int64, timeout: Double) -> OutboundRequest {
+        let body = Array(body(of: delivery.event).jsonString.utf8)
+        let messageID = "dlv_\(delivery.id)"
+        let timestampText = String(timestamp)
+        let headers: HTTPHeaders = [
+            "Content-Type": "application/json", "User-Agent": "atom-hub/\(CommandLineInterface.version)",
+            StandardWebhookSignature.idHeader: messageID, StandardWebhookSignature.timestampHeader: timestampText,
+            StandardWebhookSignature.signatureHeader: target.signature.sign(id: messageID, timestamp: timestampText, body: body),
+        ]
+        return OutboundRequest(method: .POST, url: target.destination.url, headers: headers, body: body, timeout: .milliseconds(Int64(timeout * 1000)))
+    }
+
+    /// What a destination receives: the event's id, provider, type, received_at (seconds) and payload.
+    static func body(of event: StoredEvent) -> JSONValue {
+        let payload = (try? JSONValue.parse(event.payload)) ?? .string(event.payload)  // Stored by us as JSON; text only if the row was edited by hand.
+        return [
+            "id": .number(Double(event.id)), "provider": .string(event.provider), "type": .string(event.type),
+            "received_at": .number(Double(event.receivedAt) / 1000), "payload": payload,
+        ]
+    }
+}
