@@ -30,6 +30,8 @@ final class DeliveryWorker: Sendable {
     private struct State {
         var stopping = false
         var service: Task<Void, Never>?
+        /// Every loop has returned (``stopped`` was signalled).
+        var finished = false
     }
 
     let store: DeliveryStore
@@ -61,6 +63,7 @@ final class DeliveryWorker: Sendable {
                 await withTaskGroup(of: Void.self) { group in
                     for target in targets { group.addTask { await self.run(target) } }
                 }
+                self.state.withLock { $0.finished = true }
                 stopped.signal()
             }
         }
@@ -77,7 +80,8 @@ final class DeliveryWorker: Sendable {
     /// the loops (an unrecorded attempt is sent again at the next start). Blocks: call it from a plain thread.
     func shutdown(deadline: Double) {
         beginShutdown()
-        guard let service = state.withLock({ $0.service }) else { return }
+        // Never started, or already stopped (by an earlier call that took the signal).
+        guard let service = state.withLock({ $0.finished ? nil : $0.service }) else { return }
         guard stopped.wait(timeout: .now() + max(deadline, 0)) == .timedOut else { return }
         logger.warning("a delivery attempt was still in flight at the shutdown deadline; it is sent again at the next start")
         service.cancel()

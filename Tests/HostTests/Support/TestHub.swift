@@ -15,14 +15,15 @@ final class TestHub: Sendable {
 
     var dataDirectory: URL { directory.appendingPathComponent("data") }
 
-    /// Starts a hub; `beforeStart` can prepare its data dir first. `plugins` is written to the temp dir as plugins.json (nil: no file, non-default path).
+    /// Starts a hub; `beforeStart` can prepare its data dir first, `configure` change its options. `plugins` is written to the temp dir as plugins.json (nil: no file, non-default path).
     init(
         plugins: String? = #"{"providers": {"slack": {"enabled": true}}}"#,
         environment: [String: String] = ["SLACK_SIGNING_SECRET": TestHub.slackSecret, "ADMIN_TOKEN": TestHub.adminToken],
         clock: any WallClock = SystemClock(),
         server: ServerConfiguration = ServerConfiguration(),
         providerTypes: [any Provider.Type] = allProviders,
-        beforeStart: (URL) throws -> Void = { _ in }
+        beforeStart: (URL) throws -> Void = { _ in },
+        configure: (inout HubOptions) -> Void = { _ in }
     ) throws {
         directory = try TemporaryDirectory.make()
         try beforeStart(directory.appendingPathComponent("data"))
@@ -35,6 +36,7 @@ final class TestHub: Sendable {
         options.dataDirectory = directory.appendingPathComponent("data")
         options.pluginsPath = pluginsPath
         options.pluginsPathIsDefault = false
+        configure(&options)
         self.environment = MutableEnvironment(environment)
         logs = LogCapture()
         hub = try Hub(options: options, environment: self.environment.environment, clock: clock, logger: logs.logger, providerTypes: providerTypes)
