@@ -51,10 +51,12 @@ final class Hub: Sendable {
         let eventLog = try EventLog(
             dataDirectory: options.dataDirectory, logger: logger.labelled("events"),
             fanOut: DeliveryFanOut(destinations: targets.map(\.destination), maxAttempts: options.deliveries.maxAttempts, created: deliveriesCreated))
-        let deliveryStore = DeliveryStore(
-            database: eventLog, clock: clock, retryPolicy: options.deliveries.retryPolicy, maxAttempts: options.deliveries.maxAttempts, created: deliveriesCreated)
         let auditLog: AuditLog
+        let deliveryStore: DeliveryStore
         do {
+            deliveryStore = DeliveryStore(
+                database: eventLog, reader: DatabaseReader(connection: try Database.openReader(dataDirectory: options.dataDirectory), label: "atom-hub.deliveries.reader"),
+                clock: clock, retryPolicy: options.deliveries.retryPolicy, maxAttempts: options.deliveries.maxAttempts, created: deliveriesCreated)
             auditLog = try AuditLog(dataDirectory: options.dataDirectory, retentionDays: review.auditRetentionDays ?? 90, clock: clock, logger: logger.labelled("audit"))
         } catch {
             eventLog.close()

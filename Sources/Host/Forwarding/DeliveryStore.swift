@@ -2,19 +2,24 @@ import PluginAPI
 
 /// The `deliveries` and `delivery_attempts` tables: what each destination is owed, in event order.
 ///
-/// Statements run on the event log's writer thread (``EventLog/write(_:)``), like the job queue's.
+/// Writes ride in the event log's group commit (``EventLog/groupedWrite(_:)``): an attempt's record
+/// shares the fsync of the events committed with it instead of costing one of its own. Reads run on
+/// a reader connection of their own, so they never hold up the writer. With at most one attempt in
+/// flight per destination, at most one delivery write per destination joins any one commit.
 /// A destination's deliveries go out strictly in id order, which is event order (rows are created
 /// in the commit that stores the event; a replay appends new rows at the end).
 final class DeliveryStore: Sendable {
     private let database: EventLog
+    private let reader: DatabaseReader
     private let clock: any WallClock
     let retryPolicy: RetryPolicy
     let maxAttempts: Int
     /// Rings when deliveries are created (by an event commit or a replay).
     let created: Doorbell
 
-    init(database: EventLog, clock: any WallClock, retryPolicy: RetryPolicy, maxAttempts: Int, created: Doorbell) {
+    init(database: EventLog, reader: DatabaseReader, clock: any WallClock, retryPolicy: RetryPolicy, maxAttempts: Int, created: Doorbell) {
         self.database = database
+        self.reader = reader
         self.clock = clock
         self.retryPolicy = retryPolicy
         self.maxAttempts = maxAttempts
@@ -27,7 +32,7 @@ final class DeliveryStore: Sendable {
     /// The destination's oldest pending delivery with its event: the only one it may send now (it
     /// may not be due yet). Nil when nothing is pending.
     func head(destination: String) async throws -> DueDelivery? {
-        try await database.write { connection in
+        try await reader.read { connection in
             let select = try connection.prepare(
                 """
                 SELECT d.id, d.attempts, d.next_attempt_at, e.id, e.provider, e.type, e.external_id, e.received_at, e.occurred_at, e.payload
@@ -50,41 +55,39 @@ final class DeliveryStore: Sendable {
     func record(_ deliveryID: Int64, attemptedAt: Int64, _ outcome: AttemptOutcome) async throws -> DeliveryState {
         let now = now
         let policy = retryPolicy
-        return try await database.write { connection in
-            try connection.transaction {
-                let current = try connection.prepare("SELECT attempts, max_attempts FROM deliveries WHERE id = ? AND state = 'pending'")
-                try current.bind(1, deliveryID)
-                guard try current.step() else {
-                    current.reset()
-                    return .dead
-                }
-                let attempts = Int(current.int64(0)) + 1
-                let maxAttempts = Int(current.int64(1))
+        return try await database.groupedWrite { connection in
+            let current = try connection.prepare("SELECT attempts, max_attempts FROM deliveries WHERE id = ? AND state = 'pending'")
+            try current.bind(1, deliveryID)
+            guard try current.step() else {
                 current.reset()
-                let insert = try connection.prepare(
-                    "INSERT INTO delivery_attempts (delivery_id, attempted_at, status, latency_ms, error) VALUES (?, ?, ?, ?, ?)")
-                try insert.bind(1, deliveryID)
-                try insert.bind(2, attemptedAt)
-                try insert.bind(3, outcome.status.map(Int64.init))
-                try insert.bind(4, outcome.latencyMilliseconds)
-                try insert.bind(5, outcome.error)
-                try insert.run()
-                let state: DeliveryState = outcome.succeeded ? .delivered : attempts >= maxAttempts ? .dead : .pending
-                let delay = outcome.retryAfter ?? policy.delay(afterAttempt: attempts)
-                let update = try connection.prepare(
-                    """
-                    UPDATE deliveries SET state = ?1, attempts = ?2, next_attempt_at = ?3, last_error = coalesce(?4, last_error), updated_at = ?5
-                    WHERE id = ?6
-                    """)
-                try update.bind(1, state.rawValue)
-                try update.bind(2, Int64(attempts))
-                try update.bind(3, state == .pending ? now + Int64((delay * 1000).rounded(.up)) : now)
-                try update.bind(4, outcome.error)
-                try update.bind(5, now)
-                try update.bind(6, deliveryID)
-                try update.run()
-                return state
+                return .dead
             }
+            let attempts = Int(current.int64(0)) + 1
+            let maxAttempts = Int(current.int64(1))
+            current.reset()
+            let insert = try connection.prepare(
+                "INSERT INTO delivery_attempts (delivery_id, attempted_at, status, latency_ms, error) VALUES (?, ?, ?, ?, ?)")
+            try insert.bind(1, deliveryID)
+            try insert.bind(2, attemptedAt)
+            try insert.bind(3, outcome.status.map(Int64.init))
+            try insert.bind(4, outcome.latencyMilliseconds)
+            try insert.bind(5, outcome.error)
+            try insert.run()
+            let state: DeliveryState = outcome.succeeded ? .delivered : attempts >= maxAttempts ? .dead : .pending
+            let delay = outcome.retryAfter ?? policy.delay(afterAttempt: attempts)
+            let update = try connection.prepare(
+                """
+                UPDATE deliveries SET state = ?1, attempts = ?2, next_attempt_at = ?3, last_error = coalesce(?4, last_error), updated_at = ?5
+                WHERE id = ?6
+                """)
+            try update.bind(1, state.rawValue)
+            try update.bind(2, Int64(attempts))
+            try update.bind(3, state == .pending ? now + Int64((delay * 1000).rounded(.up)) : now)
+            try update.bind(4, outcome.error)
+            try update.bind(5, now)
+            try update.bind(6, deliveryID)
+            try update.run()
+            return state
         }
     }
 
@@ -94,18 +97,16 @@ final class DeliveryStore: Sendable {
         let now = now
         let maxAttempts = maxAttempts
         defer { created.ring() }
-        return try await database.write { connection in
-            try connection.transaction {
-                _ = try DeliveryFanOut.insert(on: connection, eventID: eventID, destinations: destinations, maxAttempts: maxAttempts, now: now)
-                let last = connection.lastInsertRowID
-                return (0..<Int64(destinations.count)).map { last - Int64(destinations.count) + 1 + $0 }
-            }
+        return try await database.groupedWrite { connection in
+            _ = try DeliveryFanOut.insert(on: connection, eventID: eventID, destinations: destinations, maxAttempts: maxAttempts, now: now)
+            let last = connection.lastInsertRowID
+            return (0..<Int64(destinations.count)).map { last - Int64(destinations.count) + 1 + $0 }
         }
     }
 
     /// Deliveries, oldest first, optionally of one destination and state, each with its attempts.
     func deliveries(destination: String?, state: DeliveryState?, limit: Int) async throws -> [DeliveryRecord] {
-        try await database.write { connection in
+        try await reader.read { connection in
             let select = try connection.prepare(
                 """
                 SELECT id, destination, event_id, state, attempts, max_attempts, next_attempt_at, last_error, created_at, updated_at
@@ -142,7 +143,7 @@ final class DeliveryStore: Sendable {
 
     /// The provider and type of event `id`, nil when there is no such event.
     func eventKind(_ id: Int64) async throws -> (provider: String, type: String)? {
-        try await database.write { connection in
+        try await reader.read { connection in
             let select = try connection.prepare("SELECT provider, type FROM events WHERE id = ?")
             defer { select.reset() }
             try select.bind(1, id)

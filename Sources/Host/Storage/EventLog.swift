@@ -34,8 +34,17 @@ final class EventLog: Sendable {
         let continuation: CheckedContinuation<[AppendOutcome], any Error>
     }
 
+    /// A write that rides in the writer's next commit (see ``groupedWrite(_:)``).
+    private struct GroupedWrite {
+        /// Runs the write inside the open transaction, in a savepoint; returns how to answer the caller once the commit's outcome is known.
+        let apply: @Sendable (SQLiteConnection) -> @Sendable (_ committed: Bool) -> Void
+        /// Answers the caller when the transaction failed before the write ran.
+        let abandon: @Sendable () -> Void
+    }
+
     private struct Queue {
         var pending: [PendingAppend] = []
+        var grouped: [GroupedWrite] = []
         /// Other work for the writer connection (the job queue's transactions), run after the appends taken with it.
         var work: [@Sendable (SQLiteConnection) -> Void] = []
         var closed = false
@@ -95,6 +104,46 @@ final class EventLog: Sendable {
             } else {
                 continuation.resume(throwing: EventLogError(description: "the event log is closed"))
             }
+        }
+    }
+
+    /// Runs `body` inside the writer's next transaction, shared with queued appends and other grouped
+    /// writes (one fsync for all), and returns its result once that transaction has committed. For
+    /// small bookkeeping writes (delivery attempts) that must not cost an fsync of their own.
+    /// `body` runs in a savepoint: if it throws, only its own changes are rolled back.
+    func groupedWrite<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let write = GroupedWrite(
+                apply: { connection in
+                    let result = Result { try Self.savepoint(connection) { try body(connection) } }
+                    return { committed in
+                        continuation.resume(with: committed ? result : .failure(EventLogError(description: "the write's transaction did not commit")))
+                    }
+                },
+                abandon: { continuation.resume(throwing: EventLogError(description: "the write's transaction did not commit")) })
+            let accepted = queue.withLock { state in
+                guard !state.closed else { return false }
+                state.grouped.append(write)
+                return true
+            }
+            if accepted {
+                wakeWriter.signal()
+            } else {
+                continuation.resume(throwing: EventLogError(description: "the event log is closed"))
+            }
+        }
+    }
+
+    /// Runs `body` between `SAVEPOINT` and `RELEASE`, rolling back to the savepoint when it throws.
+    private static func savepoint<T>(_ connection: SQLiteConnection, _ body: () throws -> T) throws -> T {
+        try connection.execute("SAVEPOINT grouped_write")
+        do {
+            let result = try body()
+            try connection.execute("RELEASE grouped_write")
+            return result
+        } catch {
+            try connection.execute("ROLLBACK TO grouped_write; RELEASE grouped_write")
+            throw error
         }
     }
 
@@ -166,27 +215,30 @@ final class EventLog: Sendable {
         while true {
             wakeWriter.wait()
             while true {
-                let (batch, work, closed) = queue.withLock { state in
+                let (batch, grouped, work, closed) = queue.withLock { state in
                     let count = min(state.pending.count, maximumBatch)
                     let batch = Array(state.pending.prefix(count))
                     state.pending.removeFirst(count)
-                    let work = state.work
+                    let (grouped, work) = (state.grouped, state.work)
+                    state.grouped.removeAll()
                     state.work.removeAll()
-                    return (batch, work, state.closed && state.pending.isEmpty)
+                    return (batch, grouped, work, state.closed && state.pending.isEmpty)
                 }
-                if !batch.isEmpty { commit(batch, on: connection) }
+                if !batch.isEmpty || !grouped.isEmpty { commit(batch, grouped, on: connection) }
                 for item in work { item(connection) }
                 if closed { return }
-                if batch.isEmpty && work.isEmpty { break }
+                if batch.isEmpty && grouped.isEmpty && work.isEmpty { break }
             }
         }
     }
 
-    private func commit(_ batch: [PendingAppend], on connection: SQLiteConnection) {
+    private func commit(_ batch: [PendingAppend], _ grouped: [GroupedWrite], on connection: SQLiteConnection) {
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
         var deliveries = 0
+        var answers: [@Sendable (Bool) -> Void] = []
         do {
             let outcomes = try connection.transaction {
+                answers = grouped.map { $0.apply(connection) }
                 let insert = try connection.prepare(
                     """
                     INSERT INTO events (provider, external_id, type, received_at, occurred_at, raw_body, payload)
@@ -212,7 +264,10 @@ final class EventLog: Sendable {
             }
             if deliveries > 0 { fanOut.created.ring() }
             for (append, result) in zip(batch, outcomes) { append.continuation.resume(returning: result) }
+            for answer in answers { answer(true) }
         } catch {
+            for answer in answers { answer(false) }
+            for write in grouped.dropFirst(answers.count) { write.abandon() }
             logger.error("event log commit failed; the webhooks in it are not acknowledged", [("error", "\(error)"), ("appends", "\(batch.count)")])
             for append in batch { append.continuation.resume(throwing: EventLogError(description: "the event could not be stored")) }
         }
