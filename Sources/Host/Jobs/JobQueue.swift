@@ -3,10 +3,12 @@ import PluginAPI
 
 /// The durable job queue: rows in the `jobs` table of the hub's database.
 ///
-/// Every statement runs on the event log's writer thread (``EventLog/write(_:)``), inside its own
-/// short `BEGIN IMMEDIATE` transaction: the database has one writer connection for events and jobs,
-/// so job writes never contend with appends for the write lock, and no SQLite call runs on the
-/// cooperative pool or an event loop.
+/// Every statement runs on the event log's writer thread: the database has one writer connection for
+/// events and jobs, so job writes never contend with appends for the write lock, and no SQLite call
+/// runs on the cooperative pool or an event loop. Enqueue, claim, finish, renew and release ride in
+/// the writer's group commit (``EventLog/groupedWrite(_:)``, each in its own savepoint), sharing one
+/// fsync with the appends and other writes committed with them; the rest run as their own short
+/// `BEGIN IMMEDIATE` transactions (``EventLog/write(_:)``).
 ///
 /// A claim takes a lease (`lease_owner`, `lease_expires_at`); a job whose worker died before it
 /// finished is claimed again once its lease has expired, so a job is run at least once. Times come
@@ -40,29 +42,27 @@ final class JobQueue: Sendable {
         let runAt = runAt.map { Int64(($0 * 1000).rounded(.down)) } ?? now
         let payloadText = payload.jsonString
         defer { enqueued.ring() }
-        return try await database.write { connection in
-            try connection.transaction {
-                let insert = try connection.prepare(
-                    """
-                    INSERT INTO jobs (kind, payload, state, priority, run_at, attempts, max_attempts, idempotency_key, created_at, updated_at)
-                    VALUES (?, ?, 'queued', ?, ?, 0, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING
-                    """)
-                try insert.bind(1, kind)
-                try insert.bind(2, payloadText)
-                try insert.bind(3, Int64(priority))
-                try insert.bind(4, runAt)
-                try insert.bind(5, Int64(max(maxAttempts, 1)))
-                try insert.bind(6, idempotencyKey)
-                try insert.bind(7, now)
-                try insert.bind(8, now)
-                try insert.run()
-                if connection.changes == 1 { return connection.lastInsertRowID }
-                let existing = try connection.prepare("SELECT id FROM jobs WHERE idempotency_key = ?")
-                defer { existing.reset() }
-                try existing.bind(1, idempotencyKey)
-                guard try existing.step() else { throw SQLiteError(code: 0, message: "idempotency key conflict without a row", sql: nil) }
-                return existing.int64(0)
-            }
+        return try await database.groupedWrite { connection in
+            let insert = try connection.prepare(
+                """
+                INSERT INTO jobs (kind, payload, state, priority, run_at, attempts, max_attempts, idempotency_key, created_at, updated_at)
+                VALUES (?, ?, 'queued', ?, ?, 0, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING
+                """)
+            try insert.bind(1, kind)
+            try insert.bind(2, payloadText)
+            try insert.bind(3, Int64(priority))
+            try insert.bind(4, runAt)
+            try insert.bind(5, Int64(max(maxAttempts, 1)))
+            try insert.bind(6, idempotencyKey)
+            try insert.bind(7, now)
+            try insert.bind(8, now)
+            try insert.run()
+            if connection.changes == 1 { return connection.lastInsertRowID }
+            let existing = try connection.prepare("SELECT id FROM jobs WHERE idempotency_key = ?")
+            defer { existing.reset() }
+            try existing.bind(1, idempotencyKey)
+            guard try existing.step() else { throw SQLiteError(code: 0, message: "idempotency key conflict without a row", sql: nil) }
+            return existing.int64(0)
         }
     }
 
@@ -74,45 +74,43 @@ final class JobQueue: Sendable {
         let now = now
         let expires = now + Int64(lease * 1000)
         let kindsJSON = kinds.map { JSONValue.array($0.sorted().map(JSONValue.string)).jsonString }
-        return try await database.write { connection in
-            try connection.transaction {
-                var claimed: [JobRecord] = []
-                for sql in [
-                    """
-                    SELECT id, attempts >= max_attempts FROM jobs WHERE state = 'running' AND lease_expires_at <= ?1
-                    AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2))) ORDER BY lease_expires_at, id LIMIT ?3
-                    """,
-                    """
-                    SELECT id, 0 FROM jobs WHERE state = 'queued' AND run_at <= ?1
-                    AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2))) ORDER BY priority DESC, run_at, id LIMIT ?3
-                    """,
-                ] where claimed.count < limit {
-                    let select = try connection.prepare(sql)
-                    try select.bind(1, now)
-                    try select.bind(2, kindsJSON)
-                    try select.bind(3, Int64(limit - claimed.count))
-                    var candidates: [(id: Int64, exhausted: Bool)] = []
-                    while try select.step() { candidates.append((select.int64(0), select.int64(1) != 0)) }
-                    select.reset()
-                    for candidate in candidates {
-                        if candidate.exhausted {
-                            try Self.update(
-                                connection, candidate.id, state: .dead, now: now,
-                                error: "its worker stopped before finishing (lease expired) and it has no attempts left")
-                            continue
-                        }
-                        let lease = try connection.prepare(
-                            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?")
-                        try lease.bind(1, owner)
-                        try lease.bind(2, expires)
-                        try lease.bind(3, now)
-                        try lease.bind(4, candidate.id)
-                        try lease.run()
-                        if let record = try Self.record(candidate.id, on: connection) { claimed.append(record) }
+        return try await database.groupedWrite { connection in
+            var claimed: [JobRecord] = []
+            for sql in [
+                """
+                SELECT id, attempts >= max_attempts FROM jobs WHERE state = 'running' AND lease_expires_at <= ?1
+                AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2))) ORDER BY lease_expires_at, id LIMIT ?3
+                """,
+                """
+                SELECT id, 0 FROM jobs WHERE state = 'queued' AND run_at <= ?1
+                AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2))) ORDER BY priority DESC, run_at, id LIMIT ?3
+                """,
+            ] where claimed.count < limit {
+                let select = try connection.prepare(sql)
+                try select.bind(1, now)
+                try select.bind(2, kindsJSON)
+                try select.bind(3, Int64(limit - claimed.count))
+                var candidates: [(id: Int64, exhausted: Bool)] = []
+                while try select.step() { candidates.append((select.int64(0), select.int64(1) != 0)) }
+                select.reset()
+                for candidate in candidates {
+                    if candidate.exhausted {
+                        try Self.update(
+                            connection, candidate.id, state: .dead, now: now,
+                            error: "its worker stopped before finishing (lease expired) and it has no attempts left")
+                        continue
                     }
+                    let lease = try connection.prepare(
+                        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?")
+                    try lease.bind(1, owner)
+                    try lease.bind(2, expires)
+                    try lease.bind(3, now)
+                    try lease.bind(4, candidate.id)
+                    try lease.run()
+                    if let record = try Self.record(candidate.id, on: connection) { claimed.append(record) }
                 }
-                return claimed
             }
+            return claimed
         }
     }
 
@@ -121,39 +119,37 @@ final class JobQueue: Sendable {
     func finish(_ id: Int64, owner: String, _ completion: JobCompletion) async throws -> JobFinish {
         let now = now
         let policy = retryPolicy
-        return try await database.write { connection in
-            try connection.transaction {
-                let current = try connection.prepare("SELECT attempts, max_attempts FROM jobs WHERE id = ? AND state = 'running' AND lease_owner = ?")
-                try current.bind(1, id)
-                try current.bind(2, owner)
-                guard try current.step() else {
-                    current.reset()
-                    return .leaseLost
-                }
-                let (attempts, maxAttempts) = (Int(current.int64(0)), Int(current.int64(1)))
+        return try await database.groupedWrite { connection in
+            let current = try connection.prepare("SELECT attempts, max_attempts FROM jobs WHERE id = ? AND state = 'running' AND lease_owner = ?")
+            try current.bind(1, id)
+            try current.bind(2, owner)
+            guard try current.step() else {
                 current.reset()
-                let retryDelay: Double
-                let error: String
-                switch completion {
-                case .succeeded:
-                    try Self.update(connection, id, state: .succeeded, now: now, error: nil, keepError: true)
-                    return .succeeded
-                case .fatal(let message):
-                    try Self.update(connection, id, state: .dead, now: now, error: message)
-                    return .dead
-                case .failed(let message):
-                    (retryDelay, error) = (policy.delay(afterAttempt: attempts), message)
-                case .retry(let after, let reason):
-                    (retryDelay, error) = (max(after, 0), reason)
-                }
-                if attempts >= maxAttempts {
-                    try Self.update(connection, id, state: .dead, now: now, error: error)
-                    return .dead
-                }
-                let runAt = now + Int64((retryDelay * 1000).rounded(.up))
-                try Self.update(connection, id, state: .queued, now: now, error: error, runAt: runAt)
-                return .retrying(at: runAt)
+                return .leaseLost
             }
+            let (attempts, maxAttempts) = (Int(current.int64(0)), Int(current.int64(1)))
+            current.reset()
+            let retryDelay: Double
+            let error: String
+            switch completion {
+            case .succeeded:
+                try Self.update(connection, id, state: .succeeded, now: now, error: nil, keepError: true)
+                return .succeeded
+            case .fatal(let message):
+                try Self.update(connection, id, state: .dead, now: now, error: message)
+                return .dead
+            case .failed(let message):
+                (retryDelay, error) = (policy.delay(afterAttempt: attempts), message)
+            case .retry(let after, let reason):
+                (retryDelay, error) = (max(after, 0), reason)
+            }
+            if attempts >= maxAttempts {
+                try Self.update(connection, id, state: .dead, now: now, error: error)
+                return .dead
+            }
+            let runAt = now + Int64((retryDelay * 1000).rounded(.up))
+            try Self.update(connection, id, state: .queued, now: now, error: error, runAt: runAt)
+            return .retrying(at: runAt)
         }
     }
 
@@ -163,20 +159,18 @@ final class JobQueue: Sendable {
     func renew(_ ids: [Int64], owner: String, lease: Double) async throws -> Int {
         let now = now
         let idsJSON = JSONValue.array(ids.map { .number(Double($0)) }).jsonString
-        return try await database.write { connection in
-            try connection.transaction {
-                let statement = try connection.prepare(
-                    """
-                    UPDATE jobs SET lease_expires_at = ?, updated_at = ?
-                    WHERE id IN (SELECT value FROM json_each(?)) AND state = 'running' AND lease_owner = ?
-                    """)
-                try statement.bind(1, now + Int64(lease * 1000))
-                try statement.bind(2, now)
-                try statement.bind(3, idsJSON)
-                try statement.bind(4, owner)
-                try statement.run()
-                return connection.changes
-            }
+        return try await database.groupedWrite { connection in
+            let statement = try connection.prepare(
+                """
+                UPDATE jobs SET lease_expires_at = ?, updated_at = ?
+                WHERE id IN (SELECT value FROM json_each(?)) AND state = 'running' AND lease_owner = ?
+                """)
+            try statement.bind(1, now + Int64(lease * 1000))
+            try statement.bind(2, now)
+            try statement.bind(3, idsJSON)
+            try statement.bind(4, owner)
+            try statement.run()
+            return connection.changes
         }
     }
 
@@ -184,20 +178,18 @@ final class JobQueue: Sendable {
     @discardableResult
     func release(_ id: Int64, owner: String) async throws -> Bool {
         let now = now
-        return try await database.write { connection in
-            try connection.transaction {
-                let statement = try connection.prepare(
-                    """
-                    UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), run_at = ?, lease_owner = NULL,
-                    lease_expires_at = NULL, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?
-                    """)
-                try statement.bind(1, now)
-                try statement.bind(2, now)
-                try statement.bind(3, id)
-                try statement.bind(4, owner)
-                try statement.run()
-                return connection.changes == 1
-            }
+        return try await database.groupedWrite { connection in
+            let statement = try connection.prepare(
+                """
+                UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), run_at = ?, lease_owner = NULL,
+                lease_expires_at = NULL, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?
+                """)
+            try statement.bind(1, now)
+            try statement.bind(2, now)
+            try statement.bind(3, id)
+            try statement.bind(4, owner)
+            try statement.run()
+            return connection.changes == 1
         }
     }
 
