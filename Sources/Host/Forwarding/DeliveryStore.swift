@@ -60,7 +60,7 @@ final class DeliveryStore: Sendable {
             try current.bind(1, deliveryID)
             guard try current.step() else {
                 current.reset()
-                return .dead
+                throw SQLiteError(code: 0, message: "delivery \(deliveryID) is not pending", sql: nil)  // Only its own loop moves a pending delivery on.
             }
             let attempts = Int(current.int64(0)) + 1
             let maxAttempts = Int(current.int64(1))
