@@ -112,12 +112,15 @@ final class DeliveryWorker: Sendable {
                 continue
             }
             if isStopping { return }
-            await attempt(head, to: target)
+            if await !attempt(head, to: target) {
+                // Not recorded (storage trouble): pause rather than resend at once in a tight loop.
+                await stopBell.wait(since: stopGeneration, timeout: .seconds(1))
+            }
         }
     }
 
-    /// Sends one delivery and records the attempt.
-    private func attempt(_ delivery: DueDelivery, to target: ForwardingTarget) async {
+    /// Sends one delivery and records the attempt; false when the record failed.
+    private func attempt(_ delivery: DueDelivery, to target: ForwardingTarget) async -> Bool {
         let destination = target.destination
         let attemptedAt = store.now
         let request = Self.request(for: delivery, to: target, timestamp: Int64(clock.now()), timeout: configuration.timeout)
@@ -142,8 +145,10 @@ final class DeliveryWorker: Sendable {
             case .pending: logger.info("delivery will be retried", metadata + [("error", outcome.error ?? "")])
             case .dead: logger.error("delivery is dead after its last attempt", metadata + [("error", outcome.error ?? "")])
             }
+            return true
         } catch {
             logger.error("a delivery attempt could not be recorded; it is sent again", metadata + [("error", "\(error)")])
+            return false
         }
     }
 
