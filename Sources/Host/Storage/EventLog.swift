@@ -45,6 +45,7 @@ final class EventLog: Sendable {
     private let wakeWriter = DispatchSemaphore(value: 0)
     private let writerFinished = DispatchSemaphore(value: 0)
     private let reader: DatabaseReader
+    private let checkpointer: Checkpointer
     private let logger: Logger
     /// Most appends taken into one transaction, so one huge burst cannot hold the write lock for long.
     private let maximumBatch = 1024
@@ -53,6 +54,8 @@ final class EventLog: Sendable {
     init(dataDirectory: URL, logger: Logger) throws {
         let writer = try Database.openWriter(dataDirectory: dataDirectory)
         reader = try DatabaseReader(connection: Database.openReader(dataDirectory: dataDirectory), label: "atom-hub.events.reader")
+        checkpointer = try Checkpointer(dataDirectory: dataDirectory, logger: logger)
+        checkpointer.take(over: writer)
         self.logger = logger
         WriterBox.startThread(named: "atom-hub.events.writer", owning: writer) { [self] connection in
             runWriter(connection)
@@ -155,6 +158,7 @@ final class EventLog: Sendable {
         guard !alreadyClosed else { return }
         wakeWriter.signal()
         writerFinished.wait()
+        checkpointer.close()
     }
 
     // MARK: - Writer thread
