@@ -45,7 +45,7 @@ struct AuditAndAdminTests {
     }
 
     @Test("Admin and security routes: 403 without ADMIN_TOKEN configured, 401 without or with a wrong token",
-          arguments: ["/api/admin/events", "/api/security/configuration", "/api/security/audit", "/api/security/nosuch"])
+          arguments: ["/api/admin/events", "/api/security/configuration", "/api/security/audit", "/api/security/nosuch", "/api/admin", "/api/security"])
     func adminRoutesNeedTheToken(_ path: String) async throws {
         try await withHub(environment: ["SLACK_SIGNING_SECRET": TestHub.slackSecret]) { hub in
             let closed = try await hub.request("GET", path)

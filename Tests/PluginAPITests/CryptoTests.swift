@@ -45,6 +45,13 @@ struct CryptoTests {
         #expect(Hex.decode("0001ABff") == bytes)
         #expect(Hex.decode("abc") == nil)
         #expect(Hex.decode("zz") == nil)
+        #expect(Hex.decode("0g") == nil)
+        #expect(Hex.decode("") == [])
+        #expect(Hex.decode("ab\u{e9}") == nil)
+        // A substring (how signature headers are decoded after their "v0=" prefix), short and long.
+        let header = "v0=" + String(repeating: "0001abff", count: 8)
+        #expect(Hex.decode(header.dropFirst(3)) == Array(repeating: bytes, count: 8).flatMap { $0 })
+        #expect(Hex.decode("v0=ff".dropFirst(3)) == [0xff])
     }
 
     @Test("base64: standard and URL-safe, padded or not; strict otherwise")

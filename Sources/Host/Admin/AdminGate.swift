@@ -10,9 +10,13 @@ struct AdminGate: Sendable {
 
     /// The path prefixes the gate covers.
     static let prefixes = ["/api/admin/", "/api/security/"]
+    /// The prefixes without their trailing slash, which the gate also covers.
+    private static let roots = prefixes.map { String($0.dropLast()) }
 
     static func covers(_ path: String) -> Bool {
-        prefixes.contains { path.hasPrefix($0) } || prefixes.contains { path == $0.dropLast() }
+        // Checked on every request: compare bytes, and only for paths under /api/.
+        guard path.utf8.starts(with: "/api/".utf8) else { return false }
+        return prefixes.contains { path.utf8.starts(with: $0.utf8) } || roots.contains(path)
     }
 
     /// Throws 429 for a blocked address, else 401/403 from ``AdminAuthentication`` (audited).

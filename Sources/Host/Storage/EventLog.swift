@@ -54,6 +54,7 @@ final class EventLog: Sendable {
     private let wakeWriter = DispatchSemaphore(value: 0)
     private let writerFinished = DispatchSemaphore(value: 0)
     private let reader: DatabaseReader
+    private let checkpointer: Checkpointer
     private let logger: Logger
     private let fanOut: DeliveryFanOut
     /// Most appends taken into one transaction, so one huge burst cannot hold the write lock for long.
@@ -64,6 +65,8 @@ final class EventLog: Sendable {
     init(dataDirectory: URL, logger: Logger, fanOut: DeliveryFanOut = .none()) throws {
         let writer = try Database.openWriter(dataDirectory: dataDirectory)
         reader = try DatabaseReader(connection: Database.openReader(dataDirectory: dataDirectory), label: "atom-hub.events.reader")
+        checkpointer = try Checkpointer(dataDirectory: dataDirectory, logger: logger)
+        checkpointer.take(over: writer)
         self.logger = logger
         self.fanOut = fanOut
         WriterBox.startThread(named: "atom-hub.events.writer", owning: writer) { [self] connection in
@@ -207,6 +210,7 @@ final class EventLog: Sendable {
         guard !alreadyClosed else { return }
         wakeWriter.signal()
         writerFinished.wait()
+        checkpointer.close()
     }
 
     // MARK: - Writer thread

@@ -17,6 +17,8 @@ struct SQLiteError: Error, CustomStringConvertible {
 final class SQLiteConnection {
     private let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
+    /// Kept alive as long as the connection, which SQLite calls back with it.
+    private var walHook: WALHook?
 
     /// Opens (creating when `create`) the database at `path`, turns on extended result codes.
     init(path: String, readOnly: Bool = false) throws(SQLiteError) {
@@ -86,6 +88,23 @@ final class SQLiteConnection {
             }
             throw error
         }
+    }
+
+    /// Turns off SQLite's automatic checkpoint (which would run inside the commit that crosses the
+    /// threshold, on this connection's thread) and calls `action` instead, after every commit that
+    /// leaves at least `pages` frames in the write-ahead log. `action` runs on the committing thread
+    /// and must only hand the work to another thread.
+    func replaceAutomaticCheckpoint(whenWALReaches pages: Int32, _ action: @escaping @Sendable () -> Void) {
+        let hook = WALHook(pages: pages, action: action)
+        walHook = hook
+        sqlite3_wal_hook(
+            handle,
+            { context, _, _, frames in
+                guard let context else { return SQLITE_OK }
+                let hook = Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue()
+                if frames >= hook.pages { hook.action() }
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(hook).toOpaque())
     }
 
     var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }
@@ -192,5 +211,16 @@ final class Statement {
 
     private func check(_ rc: Int32) throws(SQLiteError) {
         guard rc == SQLITE_OK else { throw SQLiteError(code: rc, message: connection.lastErrorMessage, sql: sql) }
+    }
+}
+
+/// What ``SQLiteConnection/replaceAutomaticCheckpoint(whenWALReaches:_:)`` hands to SQLite.
+private final class WALHook {
+    let pages: Int32
+    let action: @Sendable () -> Void
+
+    init(pages: Int32, action: @escaping @Sendable () -> Void) {
+        self.pages = pages
+        self.action = action
     }
 }

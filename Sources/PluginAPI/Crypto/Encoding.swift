@@ -16,20 +16,31 @@ public enum Hex {
     /// Bytes of a hex string (either case); nil when it has odd length or a non-hex character.
     @inlinable  // Specialized in callers (providers decode signatures on every request).
     public static func decode<Text: StringProtocol>(_ text: Text) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(utf8.count / 2)
-        var index = 0
-        while index < utf8.count {
-            guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
+        // Signatures arrive as contiguous UTF-8; decode them in place instead of copying to an array first.
+        if let decoded = text.utf8.withContiguousStorageIfAvailable({ decode(bytes: $0) }) { return decoded }
+        return Array(text.utf8).withUnsafeBufferPointer { decode(bytes: $0) }
     }
 
-    @usableFromInline
+    @inlinable
+    static func decode(bytes utf8: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard utf8.count % 2 == 0 else { return nil }
+        var valid = true
+        let out = [UInt8](unsafeUninitializedCapacity: utf8.count / 2) { out, count in
+            var index = 0
+            while index < utf8.count {
+                guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else {
+                    valid = false
+                    return
+                }
+                out[index / 2] = high << 4 | low
+                index += 2
+            }
+            count = utf8.count / 2
+        }
+        return valid ? out : nil
+    }
+
+    @inlinable
     static func nibble(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
@@ -89,7 +100,7 @@ public enum Base64 {
         return isURLSafe ? decode(text) : nil
     }
 
-    @usableFromInline
+    @inlinable
     static func sextet(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"): c - UInt8(ascii: "A")
