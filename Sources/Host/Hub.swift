@@ -16,7 +16,7 @@ struct HubOptions: Sendable {
     var jobs = JobWorkers.Configuration()
     /// Backoff between a failed job's attempts.
     var jobRetry = RetryPolicy()
-    /// Seconds shutdown waits for running jobs before giving them back to the queue.
+    /// Seconds shutdown waits for running jobs (given back to the queue after it) and delivery attempts.
     var jobShutdownDeadline: Double = 25
     /// Forwarding stored events to destinations: attempts, backoff, timeout.
     var deliveries = DeliveryWorker.Configuration()
