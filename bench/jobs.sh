@@ -3,6 +3,7 @@
 #
 #   bench/jobs.sh                         # JOBS=2000 no-op jobs per enqueue mode, EVENTS=1000 events per delivery run
 #   JOBS=5000 EVENTS=2000 bench/jobs.sh
+#   CONFIG=release bench/jobs.sh          # optimised build (-enable-testing) in .build-bench-tests
 #
 # The harness is Tests/HostTests/Bench/JobsBench.swift (skipped by `swift test` unless ATOM_BENCH=1):
 # the real job queue, workers, event log and delivery worker on a real SQLite file (WAL,
@@ -16,7 +17,8 @@
 #     attempt recorded); peer: the same HTTP client POSTing the same body serially to the receiver;
 #   - event append (webhook acknowledgement) latency p50/p99 while those deliveries drain, and with
 #     no destination as the baseline.
-# It runs the debug build (like bench/security.sh): the costs are mostly fsync and HTTP round trips.
+# It runs the debug build by default (like bench/security.sh): the costs are mostly fsync and HTTP
+# round trips. CONFIG=release measures the optimised code (its first build takes several minutes).
 # Exit status: 0 clean, 1 build failure, 3 the harness failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,10 +28,16 @@ for v in JOBS EVENTS; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "jobs.sh: $v must be a positive integer" >&2; exit 1; }
 done
 
-swift build --build-tests 2>&1 | grep -E "error:|warning:" && exit 1
+CONFIG="${CONFIG:-debug}"
+case "$CONFIG" in
+  debug) build=(); ;;
+  release) build=(-c release -Xswiftc -enable-testing --scratch-path .build-bench-tests) ;;
+  *) echo "jobs.sh: CONFIG must be debug or release" >&2; exit 1 ;;
+esac
+swift build "${build[@]}" --build-tests 2>&1 | grep -E "error:|warning:" && exit 1
 echo "machine: $(nproc) cores, $(uname -srm), SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1 || echo '?'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "run: JOBS=$JOBS EVENTS=$EVENTS, debug build"
-output=$(ATOM_BENCH=1 JOBS="$JOBS" EVENTS="$EVENTS" swift test --skip-build --filter JobsBench 2>&1) || { echo "$output" | tail -30; exit 3; }
+echo "run: JOBS=$JOBS EVENTS=$EVENTS, $CONFIG build"
+output=$(ATOM_BENCH=1 JOBS="$JOBS" EVENTS="$EVENTS" swift test "${build[@]}" --skip-build --filter JobsBench 2>&1) || { echo "$output" | tail -30; exit 3; }
 if echo "$output" | grep -q "✘"; then echo "$output" | grep -E "✘|error" ; exit 3; fi
 echo "$output" | grep '^BENCH ' | awk '
   BEGIN { printf "\n%-44s %7s %9s %12s\n", "figure", "count", "seconds", "per second" }
