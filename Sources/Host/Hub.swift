@@ -25,6 +25,7 @@ final class Hub: Sendable {
     let auditLog: AuditLog
     let jobQueue: JobQueue
     let jobWorkers: JobWorkers
+    let oauth: OAuthService
     let server: HTTPServer
     let logger: Logger
     private let readiness: Readiness
@@ -59,18 +60,23 @@ final class Hub: Sendable {
         }
         let readiness = Readiness()
         let jobQueue = JobQueue(database: eventLog, clock: clock)
+        let oauth = OAuthService(review: review, options: options, eventLog: eventLog, jobQueue: jobQueue, audit: auditLog, clock: clock, logger: logger.labelled("oauth"))
         let registry: ProviderRegistry
         let responder: HubResponder
+        let allJobKinds: [JobWorkers.Registration]
         // One gate (one failure count per address) for the admin prefixes and providers' admin-only routes.
         let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
         do {
+            allJobKinds = try oauth.jobRegistrations(adding: jobKinds)
             registry = Self.registry(
                 review: review, options: options, environment: environment, eventLog: eventLog, auditLog: auditLog, gate: gate,
-                jobs: (jobQueue, jobKinds), clock: clock, logger: logger)
-            let router = try Self.routes(
+                jobs: (jobQueue, jobKinds), oauth: oauth, clock: clock, logger: logger)
+            var router = try Self.routes(
                 providerTypes: providerTypes,
                 hostRoutes: HostRoutes(eventLog: eventLog, isReady: { readiness.isReady }),
                 securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog), jobRoutes: JobRoutes(queue: jobQueue))
+            try OAuthRoutes(service: oauth).register(in: &router)
+            try UserRoutes(users: oauth.users, audit: auditLog).register(in: &router)
             responder = HubResponder(
                 router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
                 logger: logger.labelled("http"))
@@ -85,9 +91,10 @@ final class Hub: Sendable {
         self.registry = registry
         self.readiness = readiness
         self.jobQueue = jobQueue
+        self.oauth = oauth
         // Only enabled providers' kinds are claimed: a disabled provider's jobs wait in the queue.
         jobWorkers = JobWorkers(
-            queue: jobQueue, kinds: jobKinds.filter { registry.isEnabled($0.providerID) },
+            queue: jobQueue, kinds: allJobKinds.filter { registry.isEnabled($0.providerID) },
             provider: { id in
                 switch registry.provider(id) {
                 case .ready(let provider): return provider
@@ -104,7 +111,7 @@ final class Hub: Sendable {
     /// and checks admin credentials through `gate`.
     private static func registry(
         review: SecurityReview, options: HubOptions, environment: HubEnvironment, eventLog: EventLog, auditLog: AuditLog, gate: AdminGate,
-        jobs: (queue: JobQueue, kinds: [JobWorkers.Registration]), clock: any WallClock, logger: Logger
+        jobs: (queue: JobQueue, kinds: [JobWorkers.Registration]), oauth: OAuthService, clock: any WallClock, logger: Logger
     ) -> ProviderRegistry {
         let http = URLSessionHTTPClient()
         let publicBaseURL = options.publicBaseURL ?? environment["ATOM_PUBLIC_URL"]
@@ -116,7 +123,8 @@ final class Hub: Sendable {
                 providerID: id, settings: review.settings(for: type, entry: entry), events: events,
                 logger: logger.labelled(id), clock: clock, http: http, publicBaseURL: publicBaseURL, storedEvents: events,
                 requireAdmin: { request throws(HTTPError) in try gate.check(request) }, verification: verification(id),
-                jobs: ProviderJobScheduler(provider: id, kinds: jobs.kinds.filter { $0.providerID == id }.map(\.kind), queue: jobs.queue))
+                jobs: ProviderJobScheduler(provider: id, kinds: jobs.kinds.filter { $0.providerID == id }.map(\.kind), queue: jobs.queue),
+                oauth: oauth.tokens(for: id))
         }
     }
 

@@ -1,0 +1,35 @@
+import PluginAPI
+
+extension OAuthService {
+    /// The service the hub runs: every provider declaring OAuth, its settings as the review resolves them,
+    /// users and connections in the hub's database, tokens sealed with the secrets store's key.
+    convenience init(
+        review: SecurityReview, options: HubOptions, eventLog: EventLog, jobQueue: JobQueue, audit: AuditLog, clock: any WallClock, logger: Logger
+    ) {
+        var declarations: [String: Declaration] = [:]
+        for type in review.providerTypes {
+            guard let spec = type.descriptor.oauth else { continue }
+            let id = type.descriptor.id
+            let entry = review.configuration.providers[id] ?? ProviderEntry(enabled: false, settings: [:])
+            declarations[id] = Declaration(spec: spec, settings: { review.settings(for: type, entry: entry) })
+        }
+        let configuration = review.configuration
+        self.init(
+            declarations: declarations, store: OAuthStore(database: eventLog), users: UserStore(database: eventLog, clock: clock),
+            keyring: TokenKeyring(
+                vault: review.vault, deployment: review.deployment, environment: review.environment, dataDirectory: options.dataDirectory, database: eventLog,
+                clock: clock),
+            jobQueue: jobQueue, audit: audit, http: URLSessionHTTPClient(), clock: clock, logger: logger, environment: review.environment,
+            publicBaseURL: options.publicBaseURL ?? review.environment["ATOM_PUBLIC_URL"], allowsTemporaryUsers: review.allowsTemporaryUsers,
+            isEnabled: { configuration.providers[$0]?.enabled == true })
+    }
+
+    /// `existing` job kinds plus the refresh kinds; throws when a provider declared a kind with a refresh kind's name.
+    func jobRegistrations(adding existing: [JobWorkers.Registration]) throws(RouteConflictError) -> [JobWorkers.Registration] {
+        let refresh = jobRegistrations
+        if let clash = existing.first(where: { kind in refresh.contains { $0.kind.name == kind.kind.name } }) {
+            throw RouteConflictError(description: "provider '\(clash.providerID)' declares the job kind '\(clash.kind.name)', which the host uses for OAuth refresh")
+        }
+        return existing + refresh
+    }
+}
