@@ -171,9 +171,9 @@ enum OAuthFixture {
         return try #require(response.json()["connections"]?.arrayValue)
     }
 
-    /// Polls `condition` every 20 ms until it holds or 10 s pass.
+    /// Polls `condition` every 20 ms until it holds or 30 s pass.
     static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if try await condition() { return true }
             try await Task.sleep(for: .milliseconds(20))
