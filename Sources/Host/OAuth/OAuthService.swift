@@ -90,14 +90,22 @@ final class OAuthService: Sendable {
         return "\(base)/oauth/\(provider)/callback"
     }
 
-    /// The URIs listed in `OAUTH_ALLOWED_REDIRECT_URIS` (comma or space separated) that are absolute
-    /// http(s) URLs without a fragment; others never match.
-    var allowedRedirectURIs: Set<String> {
-        let listed = (environment[Self.allowedRedirectsVariable] ?? "").split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\n" })
-        return Set(
-            listed.map(String.init).filter { uri in
-                guard let components = URLComponents(string: uri), ["http", "https"].contains(components.scheme?.lowercased() ?? "") else { return false }
-                return components.host?.isEmpty == false && components.fragment == nil
-            })
+    /// The URIs in `OAUTH_ALLOWED_REDIRECT_URIS` that may be used (see ``redirectURIs(_:)``).
+    var allowedRedirectURIs: Set<String> { Self.redirectURIs(environment[Self.allowedRedirectsVariable]).allowed }
+
+    /// The URIs listed in `value` (comma or space separated): absolute http(s) URLs without a fragment
+    /// are allowed; the others are ignored (and reported by the security review).
+    static func redirectURIs(_ value: String?) -> (allowed: Set<String>, ignored: [String]) {
+        var allowed: Set<String> = []
+        var ignored: [String] = []
+        for entry in (value ?? "").split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\n" }).map(String.init) {
+            let components = URLComponents(string: entry)
+            if ["http", "https"].contains(components?.scheme?.lowercased() ?? ""), components?.host?.isEmpty == false, components?.fragment == nil {
+                allowed.insert(entry)
+            } else {
+                ignored.append(entry)
+            }
+        }
+        return (allowed, ignored)
     }
 }

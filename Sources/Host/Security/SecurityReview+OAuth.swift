@@ -1,3 +1,4 @@
+/// The security review's checks of the OAuth configuration.
 extension SecurityReview {
     /// The variable that lets OAuth create unknown users on the fly (development only).
     static let temporaryUsersVariable = "ALLOW_DEV_TEMP_USERS"
@@ -16,5 +17,17 @@ extension SecurityReview {
             return [SecurityFinding(severity: .warning, subject: subject, message: "TEMPORARY USERS: any user_id at /oauth/{provider}/authorize is created on the fly (each one is logged and audited)", recommendation: "unset \(subject) and create users with POST /api/admin/users")]
         }
         return [SecurityFinding(severity: .warning, subject: subject, message: "is ignored: only the value true enables temporary users", recommendation: "unset \(subject)")]
+    }
+
+    /// A warning for entries of `OAUTH_ALLOWED_REDIRECT_URIS` that can never match (not absolute http(s), or with a fragment).
+    func redirectURIFindings() -> [SecurityFinding] {
+        let ignored = OAuthService.redirectURIs(environment[OAuthService.allowedRedirectsVariable]).ignored
+        guard !ignored.isEmpty else { return [] }
+        return [
+            SecurityFinding(
+                severity: .warning, subject: OAuthService.allowedRedirectsVariable,
+                message: "ignores \(ignored.count) entr\(ignored.count == 1 ? "y" : "ies") that \(ignored.count == 1 ? "is" : "are") not an absolute http(s) URL without a fragment: \(ignored.map { String($0.prefix(80)) }.joined(separator: ", "))",
+                recommendation: "list the exact URIs your app returns users to, such as https://app.example.com/settings/connected")
+        ]
     }
 }
