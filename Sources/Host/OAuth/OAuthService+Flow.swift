@@ -46,7 +46,6 @@ extension OAuthService {
         audit.record(AuditEvent(.temporaryUserCreated, severity: .warning, request: request, details: ["user": .string(userID)]))
     }
 
-
     /// `GET /oauth/{provider}/callback?code=…&state=…`: checks the state, exchanges the code, stores the
     /// tokens sealed, and sends the browser back to the allowed URI with `oauth=connected` (or `oauth=error`).
     func callback(_ request: Request) async throws -> Response {

@@ -1,6 +1,7 @@
 import Foundation
 import PluginAPI
 import PluginTesting
+import Plugins
 import Testing
 
 @testable import Host
@@ -73,7 +74,7 @@ enum OAuthFixture {
     static func withOAuthHub<T>(
         _ oauthCase: OAuthCase, clock: any WallClock = SystemClock(), environment extra: [String: String] = [:],
         fake configure: (inout FakeOAuthServer.Configuration) -> Void = { _ in }, enabled: [OAuthCase] = [],
-        _ body: (TestHub, FakeOAuthServer) async throws -> T
+        providerTypes: [any Provider.Type] = allProviders, _ body: (TestHub, FakeOAuthServer) async throws -> T
     ) async throws -> T {
         var configuration = FakeOAuthServer.Configuration(
             clientID: oauthCase.clientID, clientSecret: oauthCase.clientSecret, basicAuthentication: oauthCase.basicAuthentication, slackStyle: oauthCase.slackStyle)
@@ -83,7 +84,7 @@ enum OAuthFixture {
             var environment = environment(oauthCase, extra)
             for other in enabled { environment[other.secretVariable] = other.clientSecret }
             let result = try await withHub(
-                plugins: plugins(oauthCase, fake: fake, enabled: enabled), environment: environment, clock: clock) { hub in try await body(hub, fake) }
+                plugins: plugins(oauthCase, fake: fake, enabled: enabled), environment: environment, clock: clock, providerTypes: providerTypes) { hub in try await body(hub, fake) }
             await fake.stop()
             return result
         } catch {
