@@ -16,6 +16,8 @@ struct HubOptions: Sendable {
     var jobs = JobWorkers.Configuration()
     /// Seconds shutdown waits for running jobs before giving them back to the queue.
     var jobShutdownDeadline: Double = 25
+    /// PBKDF2 iterations of a secrets key the hub itself creates (for OAuth tokens); stored with the key, so readers follow.
+    var keyDerivationIterations = KeyDerivation.defaultIterations
 }
 
 /// The running hub: configuration, storage, provider registry, routes and HTTP server, wired once.

@@ -1,4 +1,5 @@
 import PluginAPI
+import PluginTesting
 import Testing
 
 @Suite("OAuth primitives: PKCE, form encoding, descriptor settings")
@@ -26,4 +27,21 @@ struct OAuthPrimitivesTests {
         #expect(descriptor.settings.map(\.name) == ["clientSecret", "oauthClientID", "oauthScopes", "oauthAuthorizeURL", "oauthTokenURL", "oauthRevokeURL"])
         #expect(descriptor.settings.first { $0.name == "oauthClientID" }?.environmentVariable == "DEMO_OAUTH_CLIENT_ID")
     }
+
+    @Test("A context without OAuth refuses with notConfigured; FixedOAuthTokens answers from its table")
+    func tokenSources() async throws {
+        let context = ProviderContext(
+            providerID: "demo", settings: ProviderSettings(values: [:], specs: [], environment: { _ in nil }, secrets: { _ in nil }),
+            events: RecordingEventLog(clock: SystemClock()).access(for: "demo"), logger: .disabled, clock: SystemClock(), http: NoHTTP(), publicBaseURL: nil)
+        await #expect(throws: OAuthTokenError.notConfigured(provider: "demo")) { try await context.oauth.accessToken(userID: "alice") }
+        let tokens = FixedOAuthTokens(provider: "demo", ["alice": .success("t"), "bob": .failure(.needsReauth(provider: "demo", userID: "bob", connectionID: 2))])
+        #expect(try await tokens.accessToken(userID: "alice") == "t")
+        await #expect(throws: OAuthTokenError.needsReauth(provider: "demo", userID: "bob", connectionID: 2)) { try await tokens.accessToken(userID: "bob") }
+        await #expect(throws: OAuthTokenError.notConnected(provider: "demo", userID: "carol")) { try await tokens.accessToken(userID: "carol") }
+    }
+}
+
+/// An HTTP client that never reaches anything.
+private struct NoHTTP: HTTPClient {
+    func send(_ request: OutboundRequest) async throws -> OutboundResponse { throw OutboundError(url: request.url, reason: "offline") }
 }

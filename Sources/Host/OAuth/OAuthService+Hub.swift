@@ -18,7 +18,7 @@ extension OAuthService {
             declarations: declarations, store: OAuthStore(database: eventLog), users: UserStore(database: eventLog, clock: clock),
             keyring: TokenKeyring(
                 vault: review.vault, deployment: review.deployment, environment: review.environment, dataDirectory: options.dataDirectory, database: eventLog,
-                clock: clock),
+                iterations: options.keyDerivationIterations, clock: clock),
             jobQueue: jobQueue, audit: audit, http: URLSessionHTTPClient(), clock: clock, logger: logger, environment: review.environment,
             publicBaseURL: options.publicBaseURL ?? review.environment["ATOM_PUBLIC_URL"], allowsTemporaryUsers: review.allowsTemporaryUsers,
             isEnabled: { configuration.providers[$0]?.enabled == true })

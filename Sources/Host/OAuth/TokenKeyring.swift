@@ -16,15 +16,20 @@ final class TokenKeyring: Sendable {
     private let environment: HubEnvironment
     private let dataDirectory: URL
     private let database: EventLog
+    private let iterations: Int
     private let clock: any WallClock
 
-    init(vault: SecretVault, deployment: DeploymentEnvironment, environment: HubEnvironment, dataDirectory: URL, database: EventLog, clock: any WallClock) {
+    init(
+        vault: SecretVault, deployment: DeploymentEnvironment, environment: HubEnvironment, dataDirectory: URL, database: EventLog,
+        iterations: Int = KeyDerivation.defaultIterations, clock: any WallClock
+    ) {
         cached = Mutex(vault.key)
         self.vault = vault
         self.deployment = deployment
         self.environment = environment
         self.dataDirectory = dataDirectory
         self.database = database
+        self.iterations = iterations
         self.clock = clock
     }
 
@@ -53,7 +58,7 @@ final class TokenKeyring: Sendable {
         guard let passphrase = source.passphrase else { throw SecretStoreError.noEncryptionKey }
         let store = try SecretStore(connection: connection)
         if let newest = try store.keyRecords().first { return try SecretStore.unlock(newest, passphrase: passphrase) }
-        let new = SecretStore.makeKey(passphrase: passphrase, now: Int64(clock.now() * 1000))
+        let new = SecretStore.makeKey(passphrase: passphrase, iterations: iterations, now: Int64(clock.now() * 1000))
         try connection.transaction {
             guard try store.keyRecords().isEmpty else { throw SecretStoreError.concurrentChange }
             try store.insert(new)

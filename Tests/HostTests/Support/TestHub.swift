@@ -35,6 +35,7 @@ final class TestHub: Sendable {
         options.dataDirectory = directory.appendingPathComponent("data")
         options.pluginsPath = pluginsPath
         options.pluginsPathIsDefault = false
+        options.keyDerivationIterations = 1000  // A key the hub creates (OAuth) costs no CPU in tests; its count is stored with it.
         self.environment = MutableEnvironment(environment)
         logs = LogCapture()
         hub = try Hub(options: options, environment: self.environment.environment, clock: clock, logger: logs.logger, providerTypes: providerTypes)
