@@ -19,6 +19,23 @@ extension SecurityReview {
         return [SecurityFinding(severity: .warning, subject: subject, message: "is ignored: only the value true enables temporary users", recommendation: "unset \(subject)")]
     }
 
+    /// A warning when providers have OAuth clients configured but tokens could not be stored
+    /// (production rules without `ENCRYPTION_KEY`): their authorize routes answer 503.
+    func oauthKeyFindings() -> [SecurityFinding] {
+        guard deployment.isProduction, vault.keySource.passphrase == nil else { return [] }
+        let configured = providerTypes.filter { type in
+            guard let spec = type.descriptor.oauth, let entry = configuration.providers[type.descriptor.id], entry.enabled else { return false }
+            return (try? settings(for: type, entry: entry).string(spec.clientIDSetting)) != nil  // Unresolvable counts as not configured.
+        }
+        guard !configured.isEmpty else { return [] }
+        return [
+            SecurityFinding(
+                severity: .warning, subject: "OAuth",
+                message: "\(configured.map { $0.descriptor.id }.joined(separator: ", ")) \(configured.count == 1 ? "has" : "have") OAuth clients, but without ENCRYPTION_KEY no token can be stored: /oauth/*/authorize answers 503",
+                recommendation: "set ENCRYPTION_KEY; \(KeyStrength.howToGenerate)")
+        ]
+    }
+
     /// A warning for entries of `OAUTH_ALLOWED_REDIRECT_URIS` that can never match (not absolute http(s), or with a fragment).
     func redirectURIFindings() -> [SecurityFinding] {
         let ignored = OAuthService.redirectURIs(environment[OAuthService.allowedRedirectsVariable]).ignored
