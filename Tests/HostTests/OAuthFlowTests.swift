@@ -25,7 +25,12 @@ struct OAuthFlowTests {
                 #expect(parameters["code_challenge"] == nil)
                 #expect(fake.exchanges.map(\.pkceVerified) == [nil])
             }
-            if oauthCase.provider == "teams" { #expect(fake.authorizePaths == ["/contoso.example/oauth2/v2.0/authorize"]) }
+            if oauthCase.provider == "teams" {
+                #expect(fake.authorizePaths == ["/contoso.example/oauth2/v2.0/authorize"])
+                #expect(fake.tokenRequestScopes == [oauthCase.scope], "Microsoft's token endpoint gets the scope again")
+            } else {
+                #expect(fake.tokenRequestScopes == [nil])
+            }
 
             #expect(final.hasPrefix(OAuthFixture.appRedirect + "?"))
             let flags = OAuthFixture.query(final)

@@ -10,24 +10,36 @@ struct OAuthPersistenceTests {
     @Test("Tokens survive a restart: the next hub authenticates and opens them with the same key (ENCRYPTION_KEY, or the development key file the first use generated)",
           arguments: [nil, SecurityStartupTests.strongKey] as [String?])
     func survivesRestart(_ encryptionKey: String?) async throws {
-        let saved = try TemporaryDirectory.make()
-        defer { try? FileManager.default.removeItem(at: saved) }
         var extra: [String: String] = [:]
         extra["ENCRYPTION_KEY"] = encryptionKey
-        let token = try await OAuthFixture.withOAuthHub(.gmail, environment: extra) { hub, fake in
+        try await OAuthFixture.withOAuthHub(.gmail, environment: extra) { hub, fake in
             _ = try await OAuthFixture.connect(hub, fake, .gmail)
-            let running = hub.hub
-            await Blocking.runNonThrowing { running.shutdown() }  // Closed cleanly before the copy; stopping again later is a no-op.
-            try FileManager.default.copyItem(at: hub.dataDirectory, to: saved.appendingPathComponent("data"))
-            return try #require(fake.latestAccessToken)
-        }
-        let plugins = #"{"providers": {"gmail": {"enabled": true, "settings": {\#(OAuthCase.gmail.settings) "oauthClientID": "id"}}}}"#
-        try await withHub(plugins: plugins, environment: OAuthFixture.environment(.gmail, extra), beforeStart: { data in
-            try FileManager.default.copyItem(at: saved.appendingPathComponent("data"), to: data)
-        }) { hub in
-            #expect(try await hub.hub.oauth.tokens(for: "gmail").accessToken(userID: "alice") == token)
-            let secrets = try await hub.admin("/api/security/secrets").json()
-            #expect(secrets["secret_count"] == 2 && secrets["damaged_count"] == 0 && secrets["status"] == "ready")
+            let token = try #require(fake.latestAccessToken)
+            let first = hub.hub
+            await Blocking.runNonThrowing { first.shutdown() }  // Stopping it again at the end is a no-op.
+
+            // A new hub on the same data dir, configuration and environment.
+            var options = HubOptions()
+            options.server.port = 0
+            options.server.eventLoops = 1
+            options.dataDirectory = hub.dataDirectory
+            options.pluginsPath = hub.directory.appendingPathComponent("plugins.json").path
+            options.pluginsPathIsDefault = false
+            let second = try Hub(options: options, environment: hub.environment.environment, logger: .disabled)
+            let port = try second.start()
+            do {
+                #expect(try await second.oauth.tokens(for: "gmail").accessToken(userID: "alice") == token)
+                let secrets = try await Blocking.run {
+                    let connection = try TestConnection(port: port)
+                    try connection.send("GET /api/security/secrets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(TestHub.adminToken)\r\nConnection: close\r\n\r\n")
+                    return try connection.readResponse()
+                }.json()
+                #expect(secrets["secret_count"] == 2 && secrets["damaged_count"] == 0 && secrets["status"] == "ready", "startup authenticated both tokens")
+            } catch {
+                await Blocking.runNonThrowing { second.shutdown() }
+                throw error
+            }
+            await Blocking.runNonThrowing { second.shutdown() }
         }
     }
 

@@ -66,6 +66,7 @@ struct TokenEndpoint: Sendable {
 
     private func requestTokens(_ form: [(name: String, value: String)]) async throws(TokenEndpointError) -> TokenGrant {
         var form = form
+        if client.spec.sendsScopeToTokenEndpoint { form.append(("scope", client.scopes.joined(separator: client.spec.scopeSeparator))) }
         var headers: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"]
         switch client.spec.clientAuthentication {
         case .basic:

@@ -25,6 +25,8 @@ public struct OAuthSpec: Sendable {
     public var usesPKCE: Bool
     /// How the client authenticates at the token endpoint.
     public var clientAuthentication: OAuthClientAuthentication
+    /// Whether code exchanges and refreshes repeat the `scope` (Microsoft identity platform v2 expects it).
+    public var sendsScopeToTokenEndpoint: Bool
     /// Extra parameters of the authorize redirect (Google's `access_type=offline`).
     public var authorizeParameters: [OAuthParameter]
     /// Placeholders in the endpoint URLs and the settings that fill them.
@@ -38,7 +40,8 @@ public struct OAuthSpec: Sendable {
 
     public init(
         authorizeURL: String, tokenURL: String, revocation: OAuthRevocation? = nil, scopes: [String], scopeSeparator: String = " ",
-        usesPKCE: Bool, clientAuthentication: OAuthClientAuthentication = .formBody, authorizeParameters: [OAuthParameter] = [],
+        usesPKCE: Bool, clientAuthentication: OAuthClientAuthentication = .formBody, sendsScopeToTokenEndpoint: Bool = false,
+        authorizeParameters: [OAuthParameter] = [],
         placeholders: [OAuthPlaceholder] = [], clientIDSetting: String = "oauthClientID", clientSecretSetting: String = "oauthClientSecret",
         environmentPrefix: String
     ) {
@@ -49,6 +52,7 @@ public struct OAuthSpec: Sendable {
         self.scopeSeparator = scopeSeparator
         self.usesPKCE = usesPKCE
         self.clientAuthentication = clientAuthentication
+        self.sendsScopeToTokenEndpoint = sendsScopeToTokenEndpoint
         self.authorizeParameters = authorizeParameters
         self.placeholders = placeholders
         self.clientIDSetting = clientIDSetting

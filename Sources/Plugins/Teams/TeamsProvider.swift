@@ -44,7 +44,7 @@ public final class TeamsProvider: Provider {
             authorizeURL: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
             tokenURL: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
             scopes: ["offline_access", "https://graph.microsoft.com/User.Read", "https://graph.microsoft.com/ChannelMessage.Send"], usesPKCE: true,
-            authorizeParameters: [OAuthParameter("response_mode", "query")],
+            sendsScopeToTokenEndpoint: true, authorizeParameters: [OAuthParameter("response_mode", "query")],
             placeholders: [
                 OAuthPlaceholder(
                     name: "tenant", setting: "oauthTenant", defaultValue: "common",

@@ -41,6 +41,8 @@ final class FakeOAuthServer: Sendable {
         var refreshes = 0
         var revoked: [String] = []
         var authorizePaths: [String] = []
+        /// The `scope` of each token request (nil when absent).
+        var tokenRequestScopes: [String?] = []
     }
 
     let configuration: Configuration
@@ -66,6 +68,7 @@ final class FakeOAuthServer: Sendable {
     var refreshCount: Int { core.state.withLock { $0.refreshes } }
     var revokedTokens: [String] { core.state.withLock { $0.revoked } }
     var authorizePaths: [String] { core.state.withLock { $0.authorizePaths } }
+    var tokenRequestScopes: [String?] { core.state.withLock { $0.tokenRequestScopes } }
     /// The newest access token issued.
     var latestAccessToken: String? { core.state.withLock { $0.issued.last { $0.hasPrefix("fake-access-") } } }
 
@@ -106,6 +109,7 @@ private final class Core: Sendable {
     private func token(_ request: Request) -> Response {
         let form = Dictionary(FormURLEncoded.decode(String(decoding: request.body, as: UTF8.self)).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
         guard authenticated(request, form: form) else { return failure("invalid_client", status: 401) }
+        state.withLock { $0.tokenRequestScopes.append(form["scope"]) }
         switch form["grant_type"] {
         case "authorization_code":
             let outcome: Result<FakeOAuthServer.Exchange, TokenFailure> = state.withLock { state in
