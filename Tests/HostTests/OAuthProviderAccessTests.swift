@@ -37,6 +37,14 @@ final class OAuthProbeProvider: Provider {
     }
 }
 
+/// A provider declaring a job kind with the name the host uses for its OAuth refresh.
+final class ClashingRefreshProvider: Provider {
+    static let descriptor = ProviderDescriptor(
+        id: "clash", displayName: "Clash", routes: [], jobs: [.job("clash.oauth_refresh") { (_: ClashingRefreshProvider, _) in .success }],
+        oauth: OAuthSpec(authorizeURL: "https://clash.example/a", tokenURL: "https://clash.example/t", scopes: [], usesPKCE: false, environmentPrefix: "CLASH"))
+    init(context: ProviderContext) throws {}
+}
+
 @Suite("OAuth: providers reach tokens through their context")
 struct OAuthProviderAccessTests {
     static let probe = OAuthCase(
@@ -60,5 +68,13 @@ struct OAuthProviderAccessTests {
             let refused = try await hub.request("GET", "/api/probe/alice/call")
             #expect(refused.text.contains("/oauth/probe/authorize"), "the error says how to fix it")
         }
+    }
+
+    @Test("A provider job kind named like the host's refresh kind stops startup, naming the provider")
+    func refreshKindClash() throws {
+        let error = #expect(throws: RouteConflictError.self) {
+            _ = try TestHub(plugins: #"{"providers": {}}"#, providerTypes: [ClashingRefreshProvider.self])
+        }
+        #expect(error?.description.contains("provider 'clash'") == true && error?.description.contains("clash.oauth_refresh") == true)
     }
 }
