@@ -62,7 +62,8 @@ final class Hub: Sendable {
         }
         let readiness = Readiness()
         let jobQueue = JobQueue(database: eventLog, clock: clock)
-        let oauth = OAuthService(review: review, options: options, eventLog: eventLog, jobQueue: jobQueue, audit: auditLog, clock: clock, logger: logger.labelled("oauth"))
+        let oauth = OAuthService(
+            review: review, options: options, eventLog: eventLog, jobQueue: jobQueue, audit: auditLog, clock: clock, logger: logger.labelled("oauth"))
         let registry: ProviderRegistry
         let responder: HubResponder
         let allJobKinds: [JobWorkers.Registration]

@@ -15,7 +15,8 @@ extension OAuthService {
                 let key = try await keyring.key()
                 let tokens = try await store.sealedTokens(id: id)
                 try await TokenEndpoint(client: client, http: http).revoke(
-                    accessToken: try tokens.access.map { try SecretStore.open($0, with: key) }, refreshToken: try tokens.refresh.map { try SecretStore.open($0, with: key) })
+                    accessToken: try tokens.access.map { try SecretStore.open($0, with: key) },
+                    refreshToken: try tokens.refresh.map { try SecretStore.open($0, with: key) })
                 result["revoked"] = true
             } catch {
                 result["revoked"] = false
@@ -24,7 +25,8 @@ extension OAuthService {
             }
         }
         _ = try await store.delete(id: id)
-        var event = AuditEvent(.oauthConnectionDeleted, severity: .info, request: request, details: ["provider": .string(connection.provider), "user": .string(connection.userID)])
+        var event = AuditEvent(
+            .oauthConnectionDeleted, severity: .info, request: request, details: ["provider": .string(connection.provider), "user": .string(connection.userID)])
         event.userID = "admin"
         event.details["connection_id"] = .number(Double(id))
         event.details["revoked"] = result["revoked"]

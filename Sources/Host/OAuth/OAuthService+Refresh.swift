@@ -15,7 +15,8 @@ extension OAuthService {
     /// The refresh job: a refused refresh marks the connection `needs_reauth` (audited) and ends the job;
     /// a transient failure throws, so the job is retried with backoff.
     func refresh(_ payload: JSONValue) async throws -> JobResult {
-        guard let id = payload["connection_id"]?.numberValue.flatMap({ Int64(exactly: $0) }), let generation = payload["generation"]?.numberValue.flatMap({ Int64(exactly: $0) })
+        guard let id = payload["connection_id"]?.numberValue.flatMap({ Int64(exactly: $0) }),
+            let generation = payload["generation"]?.numberValue.flatMap({ Int64(exactly: $0) })
         else {
             return .fatal("the payload has no connection_id and generation")
         }

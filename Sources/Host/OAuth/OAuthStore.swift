@@ -196,7 +196,9 @@ struct OAuthStore: Sendable {
         grant.expiresIn.flatMap { $0 > 0 && $0 < 10 * 365 * 86_400 ? now + Int64($0 * 1000) : nil }
     }
 
-    private static func storeTokens(_ grant: TokenGrant, id: Int64, keepRefreshToken: Bool, key: SecretStore.UnlockedKey, now: Int64, on connection: SQLiteConnection) throws {
+    private static func storeTokens(
+        _ grant: TokenGrant, id: Int64, keepRefreshToken: Bool, key: SecretStore.UnlockedKey, now: Int64, on connection: SQLiteConnection
+    ) throws {
         let store = try SecretStore(connection: connection)
         try store.put(name: OAuthConnection.accessTokenName(id), value: grant.accessToken, key: key, now: now)
         if let refreshToken = grant.refreshToken {
