@@ -79,4 +79,17 @@ struct OAuthStateTests {
             #expect(try OAuthFixture.files(in: hub.dataDirectory, containing: [state]) == [])
         }
     }
+
+    @Test("At most 20 authorizations of one user and provider are pending at once (429), so the open authorize route cannot grow the table without bound")
+    func pendingBound() async throws {
+        let clock = ManualClock(1_800_000_000)
+        try await OAuthFixture.withOAuthHub(.gmail, clock: clock) { hub, _ in
+            try await OAuthFixture.createUser(hub, "alice")
+            for _ in 0..<OAuthStore.maximumPending { #expect(try await OAuthFixture.authorize(hub, "gmail", user: "alice").status == 302) }
+            let refused = try await OAuthFixture.authorize(hub, "gmail", user: "alice")
+            #expect(refused.status == 429 && refused.errorCode == "too_many_pending_authorizations" && refused.header("Location") == nil)
+            clock.advance(by: OAuthState.lifetime + 1)
+            #expect(try await OAuthFixture.authorize(hub, "gmail", user: "alice").status == 302, "expired ones no longer count")
+        }
+    }
 }

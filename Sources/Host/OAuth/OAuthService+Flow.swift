@@ -26,12 +26,18 @@ extension OAuthService {
         let state = OAuthState.make()
         let verifier = client.spec.usesPKCE ? OAuthState.makeVerifier() : nil
         let now = self.now
-        try await store.insertState(
+        let stored = try await store.insertState(
             hash: OAuthState.hash(state),
             PendingAuthorization(
                 provider: provider, userID: userID, redirectURI: redirectURI, verifier: verifier.map { OAuthState.sealVerifier($0, state: state) },
                 expiresAt: now + Int64(OAuthState.lifetime * 1000)),
             now: now)
+        guard stored else {
+            throw HTTPError(
+                status: 429, error: "too_many_pending_authorizations",
+                detail: "user '\(userID)' has \(OAuthStore.maximumPending) unfinished \(provider) authorizations; finish one or wait up to 10 minutes",
+                headers: ["Retry-After": "\(Int(OAuthState.lifetime))"])
+        }
         return Self.redirect(client.authorizationRedirect(callbackURL: callbackURL, state: state, codeChallenge: verifier.map(PKCE.challenge)))
     }
 

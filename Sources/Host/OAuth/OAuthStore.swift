@@ -22,12 +22,24 @@ struct OAuthStore: Sendable {
 
     // MARK: - States
 
+    /// Authorizations of one user and provider that may be pending at once; the unauthenticated
+    /// authorize route cannot grow the table without bound.
+    static let maximumPending = 20
+
     /// Records a new authorization under the hash of its state, and forgets states expired a day ago.
-    func insertState(hash: String, _ pending: PendingAuthorization, now: Int64) async throws {
+    /// Returns false (storing nothing) when the user already has ``maximumPending`` pending for the provider.
+    func insertState(hash: String, _ pending: PendingAuthorization, now: Int64) async throws -> Bool {
         try await transaction { connection in
             let cleanup = try connection.prepare("DELETE FROM oauth_states WHERE expires_at < ?")
             try cleanup.bind(1, now - Self.stateRetention)
             try cleanup.run()
+            let count = try connection.prepare(
+                "SELECT count(*) FROM oauth_states WHERE user_id = ? AND provider = ? AND consumed_at IS NULL AND expires_at > ?")
+            defer { count.reset() }
+            try count.bind(1, pending.userID)
+            try count.bind(2, pending.provider)
+            try count.bind(3, now)
+            guard try count.step(), count.int64(0) < Self.maximumPending else { return false }
             let insert = try connection.prepare(
                 """
                 INSERT INTO oauth_states (state_hash, provider, user_id, redirect_uri, verifier_nonce, verifier_ciphertext, created_at, expires_at)
@@ -44,6 +56,7 @@ struct OAuthStore: Sendable {
             try insert.bind(7, now)
             try insert.bind(8, pending.expiresAt)
             try insert.run()
+            return true
         }
     }
 
