@@ -97,8 +97,9 @@ final class Hub: Sendable {
         self.oauth = oauth
         // Only enabled providers' kinds are claimed: a disabled provider's jobs wait in the queue.
         jobWorkers = JobWorkers(
-            queue: jobQueue, kinds: allJobKinds.filter { registry.isEnabled($0.providerID) },
+            queue: jobQueue, kinds: allJobKinds.filter { $0.providerID == OAuthService.jobOwnerID || registry.isEnabled($0.providerID) },
             provider: { id in
+                if id == OAuthService.jobOwnerID { return oauth.jobOwner }  // OAuth refresh runs without the provider instance.
                 switch registry.provider(id) {
                 case .ready(let provider): return provider
                 case .disabled: throw ProviderSetupError("provider '\(id)' is disabled")

@@ -77,6 +77,21 @@ struct OAuthRefreshTests {
         }
     }
 
+    @Test("Refresh does not need the provider instance: Teams with OAuth only (no webhook secret, so the provider is unavailable) still refreshes")
+    func refreshWithoutProviderInstance() async throws {
+        let clock = ManualClock(1_800_000_000)
+        try await OAuthFixture.withOAuthHub(.teams, clock: clock, environment: ["TEAMS_CLIENT_STATE": ""]) { hub, fake in
+            let webhook = try await hub.request("POST", "/api/webhooks/teams/notifications", body: Array("{}".utf8))
+            #expect(webhook.status == 503 && webhook.errorCode == "provider_unavailable")
+            _ = try await OAuthFixture.connect(hub, fake, .teams)
+            clock.advance(by: 3300)
+            _ = try await hub.hub.jobWorkers.runDueJobs()
+            #expect(try await OAuthFixture.eventually { try await Self.connection(hub)["last_refreshed_at"]?.numberValue != nil })
+            #expect(fake.refreshCount == 1)
+            #expect(try await hub.hub.oauth.tokens(for: "teams").accessToken(userID: "alice") == fake.latestAccessToken)
+        }
+    }
+
     @Test("An expired access token that was not refreshed is a typed error, never a stale token")
     func expiredToken() async throws {
         let clock = ManualClock(1_800_000_000)

@@ -60,16 +60,24 @@ final class OAuthService: Sendable {
     /// The current time in milliseconds.
     var now: Int64 { Int64(clock.now() * 1000) }
 
-    /// The refresh job kinds, one per provider declaring OAuth, run with that provider (so only while it is enabled).
+    /// The refresh job kinds, one per provider declaring OAuth. They are run by ``jobOwner`` (registered
+    /// under ``jobOwnerID``), never by the provider instance, so refresh works even when the provider
+    /// itself cannot be created (an OAuth-only Teams setup has no webhook secret).
     var jobRegistrations: [JobWorkers.Registration] {
         declarations.keys.sorted().map { provider in
             JobWorkers.Registration(
-                providerID: provider,
+                providerID: Self.jobOwnerID,
                 kind: JobKind(name: Self.refreshKind(provider), maxAttempts: 8, summary: "Refresh \(provider) OAuth tokens before they expire") {
                     [self] _, payload in try await refresh(payload)
                 })
         }
     }
+
+    /// The id the refresh kinds are registered under; the hub's job workers get ``jobOwner`` for it.
+    static let jobOwnerID = "host:oauth"
+
+    /// What the job workers hand the refresh handlers (which need no provider instance).
+    let jobOwner = OAuthJobOwner()
 
     /// The configured client of `provider`: 404 when it declares no OAuth, 503 when disabled or not configured.
     func client(_ provider: String) throws(HTTPError) -> OAuthClient {
