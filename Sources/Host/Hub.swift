@@ -20,6 +20,8 @@ struct HubOptions: Sendable {
     var jobShutdownDeadline: Double = 25
     /// Forwarding stored events to destinations: attempts, backoff, timeout.
     var deliveries = DeliveryWorker.Configuration()
+    /// PBKDF2 iterations of a secrets key the hub itself creates (for OAuth tokens); stored with the key, so readers follow.
+    var keyDerivationIterations = KeyDerivation.defaultIterations
 }
 
 /// The running hub: configuration, storage, provider registry, routes and HTTP server, wired once.
@@ -30,6 +32,7 @@ final class Hub: Sendable {
     let jobQueue: JobQueue
     let jobWorkers: JobWorkers
     let deliveryWorker: DeliveryWorker
+    let oauth: OAuthService
     let server: HTTPServer
     let logger: Logger
     private let readiness: Readiness
@@ -72,19 +75,25 @@ final class Hub: Sendable {
         }
         let readiness = Readiness()
         let jobQueue = JobQueue(database: eventLog, clock: clock, retryPolicy: options.jobRetry)
+        let oauth = OAuthService(
+            review: review, options: options, eventLog: eventLog, jobQueue: jobQueue, audit: auditLog, clock: clock, logger: logger.labelled("oauth"))
         let registry: ProviderRegistry
         let responder: HubResponder
+        let allJobKinds: [JobWorkers.Registration]
         // One gate (one failure count per address) for the admin prefixes and providers' admin-only routes.
         let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
         do {
+            allJobKinds = try oauth.jobRegistrations(adding: jobKinds)
             registry = Self.registry(
                 review: review, options: options, environment: environment, eventLog: eventLog, auditLog: auditLog, gate: gate,
-                jobs: (jobQueue, jobKinds), clock: clock, logger: logger)
-            let router = try Self.routes(
+                jobs: (jobQueue, jobKinds), oauth: oauth, clock: clock, logger: logger)
+            var router = try Self.routes(
                 providerTypes: providerTypes,
                 hostRoutes: HostRoutes(eventLog: eventLog, isReady: { readiness.isReady }),
                 securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog), jobRoutes: JobRoutes(queue: jobQueue),
                 deliveryRoutes: DeliveryRoutes(store: deliveryStore, destinations: targets.map(\.destination)))
+            try OAuthRoutes(service: oauth).register(in: &router)
+            try UserRoutes(users: oauth.users, audit: auditLog).register(in: &router)
             responder = HubResponder(
                 router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
                 logger: logger.labelled("http"))
@@ -99,10 +108,12 @@ final class Hub: Sendable {
         self.registry = registry
         self.readiness = readiness
         self.jobQueue = jobQueue
+        self.oauth = oauth
         // Only enabled providers' kinds are claimed: a disabled provider's jobs wait in the queue.
         jobWorkers = JobWorkers(
-            queue: jobQueue, kinds: jobKinds.filter { registry.isEnabled($0.providerID) },
+            queue: jobQueue, kinds: allJobKinds.filter { $0.providerID == OAuthService.jobOwnerID || registry.isEnabled($0.providerID) },
             provider: { id in
+                if id == OAuthService.jobOwnerID { return oauth.jobOwner }  // OAuth refresh runs without the provider instance.
                 switch registry.provider(id) {
                 case .ready(let provider): return provider
                 case .disabled: throw ProviderSetupError("provider '\(id)' is disabled")
@@ -121,7 +132,7 @@ final class Hub: Sendable {
     /// and checks admin credentials through `gate`.
     private static func registry(
         review: SecurityReview, options: HubOptions, environment: HubEnvironment, eventLog: EventLog, auditLog: AuditLog, gate: AdminGate,
-        jobs: (queue: JobQueue, kinds: [JobWorkers.Registration]), clock: any WallClock, logger: Logger
+        jobs: (queue: JobQueue, kinds: [JobWorkers.Registration]), oauth: OAuthService, clock: any WallClock, logger: Logger
     ) -> ProviderRegistry {
         let http = URLSessionHTTPClient()
         let publicBaseURL = options.publicBaseURL ?? environment["ATOM_PUBLIC_URL"]
@@ -133,7 +144,8 @@ final class Hub: Sendable {
                 providerID: id, settings: review.settings(for: type, entry: entry), events: events,
                 logger: logger.labelled(id), clock: clock, http: http, publicBaseURL: publicBaseURL, storedEvents: events,
                 requireAdmin: { request throws(HTTPError) in try gate.check(request) }, verification: verification(id),
-                jobs: ProviderJobScheduler(provider: id, kinds: jobs.kinds.filter { $0.providerID == id }.map(\.kind), queue: jobs.queue))
+                jobs: ProviderJobScheduler(provider: id, kinds: jobs.kinds.filter { $0.providerID == id }.map(\.kind), queue: jobs.queue),
+                oauth: oauth.tokens(for: id))
         }
     }
 

@@ -13,6 +13,15 @@ struct AuditEvent: Sendable {
         case secretsRotated = "secrets_rotated"
         case secretsImported = "secrets_imported"
         case signatureCheckSkipped = "signature_check_skipped"
+        case userCreated = "user_created"
+        case temporaryUserCreated = "temporary_user_created"
+        case oauthRedirectRejected = "oauth_redirect_rejected"
+        case oauthStateRejected = "oauth_state_rejected"
+        case oauthProviderError = "oauth_provider_error"
+        case oauthTokenExchangeFailed = "oauth_token_exchange_failed"
+        case oauthConnected = "oauth_connected"
+        case oauthRefreshFailed = "oauth_refresh_failed"
+        case oauthConnectionDeleted = "oauth_connection_deleted"
     }
 
     enum Severity: String, Sendable, CaseIterable {

@@ -67,7 +67,8 @@ struct SecurityReview: Sendable {
     /// Every finding, worst first.
     func findings() -> [SecurityFinding] {
         var findings = [environmentFinding(), secretKeyFinding(), encryptionKeyFinding(), adminTokenFinding()]
-        findings += signatureFindings() + storeFindings() + providerFindings()
+        findings += signatureFindings() + temporaryUserFindings() + redirectURIFindings() + oauthKeyFindings()
+        findings += storeFindings() + providerFindings()
         if configuration.isDefault {
             findings.append(SecurityFinding(severity: .warning, subject: "plugins.json", message: "no plugins.json at the default path: every provider is enabled", recommendation: "write plugins.json enabling only the providers you use"))
         }

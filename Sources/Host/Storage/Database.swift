@@ -116,6 +116,46 @@ enum Database {
             CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id, id);
             """
         ),
+        (
+            // Users, pending OAuth authorizations (only a hash of each state), and connections. Tokens
+            // live sealed in `secrets` as oauth.<connection id>.access / .refresh, never here.
+            "0007_oauth",
+            """
+            CREATE TABLE users (
+                id TEXT PRIMARY KEY,
+                display_name TEXT,
+                temporary INTEGER NOT NULL DEFAULT 0,
+                created_at INTEGER NOT NULL
+            );
+            CREATE TABLE oauth_states (
+                state_hash TEXT PRIMARY KEY,
+                provider TEXT NOT NULL,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                redirect_uri TEXT NOT NULL,
+                verifier_nonce BLOB,
+                verifier_ciphertext BLOB,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                consumed_at INTEGER
+            );
+            CREATE INDEX oauth_states_expires ON oauth_states (expires_at);
+            CREATE TABLE oauth_connections (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                provider TEXT NOT NULL,
+                user_id TEXT NOT NULL REFERENCES users (id),
+                status TEXT NOT NULL CHECK (status IN ('active', 'needs_reauth')),
+                scopes TEXT NOT NULL,
+                expires_at INTEGER,
+                has_refresh_token INTEGER NOT NULL,
+                generation INTEGER NOT NULL,
+                last_error TEXT,
+                last_refreshed_at INTEGER,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                UNIQUE (provider, user_id)
+            );
+            """
+        ),
     ]
 
     /// Opens a read-write connection with the hub's pragmas: WAL, synchronous=FULL, foreign keys.

@@ -37,14 +37,18 @@ public struct ProviderDescriptor: Sendable {
     public var verificationScheme: VerificationScheme?
     /// The background job kinds it runs; names are unique across providers.
     public var jobs: [JobKind]
+    /// How users connect their accounts with OAuth; the host runs the flow. Nil: no OAuth connections.
+    public var oauth: OAuthSpec?
 
+    /// A descriptor; with `oauth`, the OAuth settings the provider does not declare itself are added to `settings`.
     public init(
         id: String, displayName: String, settings: [SettingSpec] = [], routes: [Route], verificationScheme: VerificationScheme? = nil,
-        jobs: [JobKind] = []
+        jobs: [JobKind] = [], oauth: OAuthSpec? = nil
     ) {
         self.id = id
         self.displayName = displayName
-        self.settings = settings
+        self.settings = settings + (oauth?.settingSpecs ?? []).filter { spec in !settings.contains { $0.name == spec.name } }
+        self.oauth = oauth
         self.routes = routes
         self.verificationScheme = verificationScheme
         self.jobs = jobs

@@ -25,6 +25,8 @@ public struct ProviderContext: Sendable {
     public var verification: VerificationPolicy
     /// Queues background jobs of the kinds this provider declared.
     public var jobs: any JobScheduler
+    /// Access tokens of the users who connected this provider with OAuth (see ``OAuthTokenSource``).
+    public var oauth: any OAuthTokenSource
 
     /// A context; hosts without event reads or admin credentials keep the defaults, which refuse.
     public init(
@@ -33,7 +35,7 @@ public struct ProviderContext: Sendable {
         requireAdmin: @escaping @Sendable (Request) throws(HTTPError) -> Void = { request throws(HTTPError) in
             try AdminToken.authorize(request, expected: nil)
         },
-        verification: VerificationPolicy = .enforced, jobs: any JobScheduler = NoJobScheduler()
+        verification: VerificationPolicy = .enforced, jobs: any JobScheduler = NoJobScheduler(), oauth: (any OAuthTokenSource)? = nil
     ) {
         self.providerID = providerID
         self.settings = settings
@@ -46,6 +48,7 @@ public struct ProviderContext: Sendable {
         self.requireAdmin = requireAdmin
         self.verification = verification
         self.jobs = jobs
+        self.oauth = oauth ?? NoOAuthTokens(provider: providerID)
     }
 }
 

@@ -31,7 +31,14 @@ public final class GmailProvider: Provider {
             .post(path, maxBodyBytes: 64 * 1024, summary: "Gmail push notification (Cloud Pub/Sub push)") { (gmail: GmailProvider, request) in
                 try await gmail.receive(request)
             }
-        ])
+        ],
+        // Google OAuth 2.0: offline access and consent, so every connection gets a refresh token.
+        oauth: OAuthSpec(
+            authorizeURL: "https://accounts.google.com/o/oauth2/v2/auth", tokenURL: "https://oauth2.googleapis.com/token",
+            revocation: OAuthRevocation(url: "https://oauth2.googleapis.com/revoke", style: .formToken),
+            scopes: ["https://www.googleapis.com/auth/gmail.readonly"], usesPKCE: true,
+            authorizeParameters: [OAuthParameter("access_type", "offline"), OAuthParameter("prompt", "consent"), OAuthParameter("include_granted_scopes", "true")],
+            environmentPrefix: "GMAIL"))
 
     private let verificationToken: [UInt8]?
     private let pushToken: GooglePushToken?

@@ -20,7 +20,12 @@ public final class HubSpotProvider: Provider {
                 (hubspot: HubSpotProvider, request) in
                 try await hubspot.contactInsight(request)
             },
-        ])
+        ],
+        // The app's client secret both signs webhooks and authenticates the app at the token endpoint.
+        oauth: OAuthSpec(
+            authorizeURL: "https://app.hubspot.com/oauth/authorize", tokenURL: "https://api.hubapi.com/oauth/v1/token",
+            revocation: OAuthRevocation(url: "https://api.hubapi.com/oauth/v1/refresh_tokens", style: .deleteRefreshToken),
+            scopes: ["oauth", "crm.objects.contacts.read"], usesPKCE: false, clientSecretSetting: "clientSecret", environmentPrefix: "HUBSPOT"))
 
     /// HubSpot sends at most this many events in one request.
     static let maximumBatch = 100

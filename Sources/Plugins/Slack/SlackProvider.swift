@@ -40,7 +40,11 @@ public final class SlackProvider: Provider {
             .job(SlackProvider.postMessageKind, maxAttempts: 8, summary: "Post a message with chat.postMessage") { (slack: SlackProvider, payload) in
                 try await slack.postMessage(payload)
             }
-        ])
+        ],
+        oauth: OAuthSpec(
+            authorizeURL: "https://slack.com/oauth/v2/authorize", tokenURL: "https://slack.com/api/oauth.v2.access",
+            revocation: OAuthRevocation(url: "https://slack.com/api/auth.revoke", style: .bearerAccessToken),
+            scopes: ["chat:write", "channels:read"], scopeSeparator: ",", usesPKCE: false, clientAuthentication: .basic, environmentPrefix: "SLACK"))
 
     let signature: SlackSignature
     let events: any EventSink

@@ -38,7 +38,19 @@ public final class TeamsProvider: Provider {
             .job(TeamsProvider.postMessageKind, maxAttempts: 8, summary: "Post a message to the Teams incoming webhook") { (teams: TeamsProvider, payload) in
                 try await teams.postMessage(payload)
             }
-        ])
+        ],
+        // Microsoft identity platform v2 (Graph): no revocation endpoint for tokens.
+        oauth: OAuthSpec(
+            authorizeURL: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+            tokenURL: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+            scopes: ["offline_access", "https://graph.microsoft.com/User.Read", "https://graph.microsoft.com/ChannelMessage.Send"], usesPKCE: true,
+            sendsScopeToTokenEndpoint: true, authorizeParameters: [OAuthParameter("response_mode", "query")],
+            placeholders: [
+                OAuthPlaceholder(
+                    name: "tenant", setting: "oauthTenant", defaultValue: "common",
+                    summary: "Microsoft Entra tenant: common, organizations, consumers or a tenant id")
+            ],
+            environmentPrefix: "TEAMS"))
 
     static let defaultReply = "Received."
     /// Graph's validation tokens are about 200 characters; anything far longer is not one.

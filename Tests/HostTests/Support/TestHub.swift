@@ -37,6 +37,7 @@ final class TestHub: Sendable {
         options.pluginsPath = pluginsPath
         options.pluginsPathIsDefault = false
         configure(&options)
+        options.keyDerivationIterations = 1000  // A key the hub creates (OAuth) costs no CPU in tests; its count is stored with it.
         self.environment = MutableEnvironment(environment)
         logs = LogCapture()
         hub = try Hub(options: options, environment: self.environment.environment, clock: clock, logger: logs.logger, providerTypes: providerTypes)

@@ -1,0 +1,41 @@
+import PluginAPI
+
+/// The OAuth routes: the browser flow and the admin API over connections (behind ``AdminGate``).
+///
+/// - `GET /oauth/{provider}/authorize?user_id=…&redirect_uri=…` → 302 to the provider.
+/// - `GET /oauth/{provider}/callback?code=…&state=…` → 302 back to the allowed `redirect_uri`.
+/// - `GET /api/admin/connections?provider=&user_id=&status=` → connections, never tokens.
+/// - `DELETE /api/admin/connections/{id}` → revoke at the provider where supported, then delete.
+struct OAuthRoutes {
+    let service: OAuthService
+
+    func register(in router: inout Router) throws(RouteConflictError) {
+        let service = service
+        try router.add(
+            method: .GET, template: "/oauth/{provider}/authorize", maxBodyBytes: 0, owner: .host { request in try await service.authorize(request) },
+            declaredBy: "the host")
+        try router.add(
+            method: .GET, template: "/oauth/{provider}/callback", maxBodyBytes: 0, owner: .host { request in try await service.callback(request) },
+            declaredBy: "the host")
+        try router.add(
+            method: .GET, template: "/api/admin/connections", maxBodyBytes: 0, owner: .host { request in try await Self.list(request, service: service) },
+            declaredBy: "the host")
+        try router.add(
+            method: .DELETE, template: "/api/admin/connections/{id}", maxBodyBytes: 0,
+            owner: .host { request in
+                guard let id = request.pathParameters["id"].flatMap({ Int64($0) }), id > 0 else { throw HTTPError.notFound("no such connection") }
+                return .json(.object(try await service.deleteConnection(id, request: request)))
+            }, declaredBy: "the host")
+    }
+
+    private static func list(_ request: Request, service: OAuthService) async throws -> Response {
+        let query = request.queryParameters
+        var status: OAuthConnection.Status?
+        if let text = query["status"] {
+            guard let value = OAuthConnection.Status(rawValue: text) else { throw HTTPError.badRequest("status must be active or needs_reauth") }
+            status = value
+        }
+        let connections = try await service.store.connections(provider: query["provider"], userID: query["user_id"], status: status)
+        return .json(["connections": .array(connections.map(\.json))])
+    }
+}
