@@ -25,6 +25,7 @@ final class Hub: Sendable {
     let auditLog: AuditLog
     let jobQueue: JobQueue
     let jobWorkers: JobWorkers
+    let subscriptions: SubscriptionService
     let server: HTTPServer
     let logger: Logger
     private let readiness: Readiness
@@ -39,6 +40,7 @@ final class Hub: Sendable {
     ) throws {
         try Self.checkUniqueIDs(providerTypes)
         let jobKinds = try JobWorkers.Registration.all(of: providerTypes)
+        let subscriptionList = try SubscriptionService.Registration.all(of: providerTypes)
         let review = try SecurityReview.prepare(options: options, environment: environment, providerTypes: providerTypes, create: true)
         Self.announce(review, logger: logger)
         let eventLog = try EventLog(dataDirectory: options.dataDirectory, logger: logger.labelled("events"))
@@ -61,6 +63,7 @@ final class Hub: Sendable {
         let jobQueue = JobQueue(database: eventLog, clock: clock)
         let registry: ProviderRegistry
         let responder: HubResponder
+        let subscriptionStore: SubscriptionStore
         // One gate (one failure count per address) for the admin prefixes and providers' admin-only routes.
         let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
         do {
@@ -74,6 +77,7 @@ final class Hub: Sendable {
             responder = HubResponder(
                 router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
                 logger: logger.labelled("http"))
+            subscriptionStore = try SubscriptionStore(eventLog: eventLog, dataDirectory: options.dataDirectory)
         } catch {
             auditLog.close()
             eventLog.close()
@@ -85,17 +89,21 @@ final class Hub: Sendable {
         self.registry = registry
         self.readiness = readiness
         self.jobQueue = jobQueue
+        let instance: @Sendable (String) throws -> any Provider = { id in
+            switch registry.provider(id) {
+            case .ready(let provider): return provider
+            case .disabled: throw ProviderSetupError("provider '\(id)' is disabled")
+            case .unavailable(let reason): throw ProviderSetupError("provider '\(id)' is unavailable: \(reason)")
+            }
+        }
         // Only enabled providers' kinds are claimed: a disabled provider's jobs wait in the queue.
         jobWorkers = JobWorkers(
-            queue: jobQueue, kinds: jobKinds.filter { registry.isEnabled($0.providerID) },
-            provider: { id in
-                switch registry.provider(id) {
-                case .ready(let provider): return provider
-                case .disabled: throw ProviderSetupError("provider '\(id)' is disabled")
-                case .unavailable(let reason): throw ProviderSetupError("provider '\(id)' is unavailable: \(reason)")
-                }
-            },
+            queue: jobQueue, kinds: jobKinds.filter { registry.isEnabled($0.providerID) }, provider: instance,
             configuration: options.jobs, logger: logger.labelled("jobs"))
+        // Likewise only enabled providers' subscriptions run; a disabled one's cursor waits where it was.
+        subscriptions = SubscriptionService(
+            registrations: subscriptionList.filter { registry.isEnabled($0.providerID) }, store: subscriptionStore, provider: instance,
+            logger: logger.labelled("subscriptions"))
         jobShutdownDeadline = options.jobShutdownDeadline
         self.server = HTTPServer(configuration: options.server, responder: responder, logger: logger.labelled("http"))
     }
@@ -116,7 +124,8 @@ final class Hub: Sendable {
                 providerID: id, settings: review.settings(for: type, entry: entry), events: events,
                 logger: logger.labelled(id), clock: clock, http: http, publicBaseURL: publicBaseURL, storedEvents: events,
                 requireAdmin: { request throws(HTTPError) in try gate.check(request) }, verification: verification(id),
-                jobs: ProviderJobScheduler(provider: id, kinds: jobs.kinds.filter { $0.providerID == id }.map(\.kind), queue: jobs.queue))
+                jobs: ProviderJobScheduler(provider: id, kinds: jobs.kinds.filter { $0.providerID == id }.map(\.kind), queue: jobs.queue),
+                database: ScopedProviderDatabase(providerID: id, dataDirectory: options.dataDirectory))
         }
     }
 
@@ -177,6 +186,7 @@ final class Hub: Sendable {
     func start() throws -> Int {
         let port = try server.start()
         jobWorkers.start()
+        subscriptions.start()
         readiness.isReady = true
         return port
     }
@@ -187,6 +197,7 @@ final class Hub: Sendable {
         readiness.isReady = false
         server.shutdown()
         jobWorkers.shutdown(deadline: jobShutdownDeadline)
+        subscriptions.shutdown()
         eventLog.close()
         auditLog.close()
     }

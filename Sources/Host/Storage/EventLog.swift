@@ -41,6 +41,8 @@ final class EventLog: Sendable {
         var closed = false
     }
 
+    /// Rings after every commit that stored new events, so subscriptions read them without polling.
+    let committed = Doorbell()
     private let queue = Mutex(Queue())
     private let wakeWriter = DispatchSemaphore(value: 0)
     private let writerFinished = DispatchSemaphore(value: 0)
@@ -204,6 +206,7 @@ final class EventLog: Sendable {
                 }
             }
             for (append, result) in zip(batch, outcomes) { append.continuation.resume(returning: result) }
+            if outcomes.contains(where: { $0.contains { $0 != .duplicate } }) { committed.ring() }
         } catch {
             logger.error("event log commit failed; the webhooks in it are not acknowledged", [("error", "\(error)"), ("appends", "\(batch.count)")])
             for append in batch { append.continuation.resume(throwing: EventLogError(description: "the event could not be stored")) }

@@ -37,10 +37,12 @@ public struct ProviderDescriptor: Sendable {
     public var verificationScheme: VerificationScheme?
     /// The background job kinds it runs; names are unique across providers.
     public var jobs: [JobKind]
+    /// Its standing interests in the event log, each run by the host with its own cursor.
+    public var subscriptions: [EventSubscription]
 
     public init(
         id: String, displayName: String, settings: [SettingSpec] = [], routes: [Route], verificationScheme: VerificationScheme? = nil,
-        jobs: [JobKind] = []
+        jobs: [JobKind] = [], subscriptions: [EventSubscription] = []
     ) {
         self.id = id
         self.displayName = displayName
@@ -48,6 +50,7 @@ public struct ProviderDescriptor: Sendable {
         self.routes = routes
         self.verificationScheme = verificationScheme
         self.jobs = jobs
+        self.subscriptions = subscriptions
     }
 }
 

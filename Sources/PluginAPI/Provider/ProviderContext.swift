@@ -25,6 +25,8 @@ public struct ProviderContext: Sendable {
     public var verification: VerificationPolicy
     /// Queues background jobs of the kinds this provider declared.
     public var jobs: any JobScheduler
+    /// The provider's own tables in the hub's database (only those named `<provider id>_…`).
+    public var database: any ProviderDatabase
 
     /// A context; hosts without event reads or admin credentials keep the defaults, which refuse.
     public init(
@@ -33,7 +35,8 @@ public struct ProviderContext: Sendable {
         requireAdmin: @escaping @Sendable (Request) throws(HTTPError) -> Void = { request throws(HTTPError) in
             try AdminToken.authorize(request, expected: nil)
         },
-        verification: VerificationPolicy = .enforced, jobs: any JobScheduler = NoJobScheduler()
+        verification: VerificationPolicy = .enforced, jobs: any JobScheduler = NoJobScheduler(),
+        database: any ProviderDatabase = NoProviderDatabase()
     ) {
         self.providerID = providerID
         self.settings = settings
@@ -46,6 +49,7 @@ public struct ProviderContext: Sendable {
         self.requireAdmin = requireAdmin
         self.verification = verification
         self.jobs = jobs
+        self.database = database
     }
 }
 
