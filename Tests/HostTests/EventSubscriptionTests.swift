@@ -66,11 +66,7 @@ struct EventSubscriptionTests {
     func deliveredAndResumed() async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let keep: (URL) throws -> Void = { data in
-            // Reuse one data dir across two hubs: link it in before each start.
-            try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(at: data, withDestinationURL: directory)
-        }
+        let keep = sharedDataDirectory(directory)
         try await withHub(plugins: Self.plugins, providerTypes: allProviders + [ListeningProvider.self], beforeStart: keep) { hub in
             try await post(hub, id: "EvSUB1")
             try await post(hub, id: "EvSUB2")

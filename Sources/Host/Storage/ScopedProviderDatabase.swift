@@ -112,15 +112,22 @@ final class TableScope: Sendable {
         let context = Unmanaged.passRetained(self).toOpaque()  // Released never: a scope lives as long as its hub.
         sqlite3_set_authorizer(
             connection.handle,
-            { context, action, first, _, _, _ in
+            { context, action, first, second, _, _ in
                 guard let context else { return SQLITE_DENY }
                 let scope = Unmanaged<TableScope>.fromOpaque(context).takeUnretainedValue()
-                return scope.allows(action, table: first.map { String(cString: $0) }) ? SQLITE_OK : SQLITE_DENY
+                return scope.allows(action, table: first.map { String(cString: $0) }, second: second.map { String(cString: $0) }) ? SQLITE_OK : SQLITE_DENY
             }, context)
     }
 
-    func allows(_ action: Int32, table: String?) -> Bool {
+    /// `table` is the authorizer's first argument (a table, pragma or function name), `second` its second.
+    func allows(_ action: Int32, table: String?, second: String? = nil) -> Bool {
         switch action {
+        case SQLITE_PRAGMA:
+            // FTS5 reads `PRAGMA data_version` to notice other connections' writes; it changes nothing.
+            return table == "data_version" && second == nil
+        case SQLITE_UPDATE where table == "sqlite_master" || table == "sqlite_schema":
+            // Checked when FTS5 declares its virtual table; the schema stays read-only without `writable_schema` (a refused pragma).
+            return true
         case SQLITE_SELECT, SQLITE_FUNCTION, SQLITE_RECURSIVE:
             return true
         case SQLITE_READ:
