@@ -148,6 +148,15 @@ final class SearchIndex: Sendable {
         return hits.map { (seq: $0.seq, score: request.metric.similarity($0.score)) }.filter { hit in request.minScore.map { hit.score >= $0 } ?? true }
     }
 
+    /// Builds the IVF index of every collection now (with `lists` lists, default √n) and returns when done.
+    func rebuild(lists: Int?) async throws -> Double {
+        try await ready()
+        let start = ContinuousClock.now
+        for collection in collections.withLock({ Array($0.values) }) { await collection.rebuild(lists: lists) }
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
     /// `/health`'s document count, embedder and index.
     func health() async throws -> JSONObject {
         try await ready()

@@ -59,6 +59,21 @@ extension SearchProvider {
         return .json(["success": true, "deleted": .string(id)])
     }
 
+    /// `POST /index` (admin token): builds the IVF index of every collection now; `{"lists": n}` overrides √n.
+    func buildIndex(_ request: Request) async throws -> Response {
+        try requireAdmin(request)
+        if isDisabled { throw Self.disabledError }
+        var lists: Int?
+        if !request.body.isEmpty, let value = try request.jsonBody()["lists"] {
+            guard let number = value.numberValue, number >= 1, number <= 65_536, number.rounded() == number else {
+                throw HTTPError.badRequest("'lists' must be an integer from 1 to 65536")
+            }
+            lists = Int(number)
+        }
+        let seconds = try await index.rebuild(lists: lists)
+        return .json(["success": true, "seconds": .number(seconds), "health": .object(try await index.health())])
+    }
+
     private static func embedderUnavailable(_ error: EmbedderError) -> HTTPError {
         HTTPError(status: 502, error: "embedder_unavailable", detail: "the embeddings endpoint failed: \(error.description)")
     }

@@ -27,6 +27,9 @@ final class SearchProvider: Provider {
             .post("/api/lancedb-search/documents", maxBodyBytes: 32 << 20, summary: "Upsert one document or {documents: [...]}") {
                 (search: SearchProvider, request) in try await search.upsert(request)
             },
+            .post("/api/lancedb-search/index", maxBodyBytes: 1024, summary: "Build the IVF index now (admin token)") { (search: SearchProvider, request) in
+                try await search.buildIndex(request)
+            },
             .on(.DELETE, "/api/lancedb-search/documents/{id}", maxBodyBytes: 0, summary: "Delete a document from both indexes") {
                 (search: SearchProvider, request) in try await search.delete(request)
             },
@@ -40,6 +43,7 @@ final class SearchProvider: Provider {
     let index: SearchIndex
     let isDisabled: Bool
     let access: SearchAccess
+    let requireAdmin: @Sendable (Request) throws(HTTPError) -> Void
     let clock: any WallClock
     let logger: Logger
 
@@ -47,6 +51,7 @@ final class SearchProvider: Provider {
         let settings = context.settings
         isDisabled = try settings.bool("disabled") ?? false
         access = SearchAccess(workspaceTokens: try SearchAccess.tokens(from: settings), requireAdmin: context.requireAdmin)
+        requireAdmin = context.requireAdmin
         let embedder: any Embedder
         if let url = try settings.string("embeddingsURL") {
             embedder = RemoteEmbedder(

@@ -3,7 +3,7 @@ import Synchronization
 
 /// The vectors of one embedder, held in memory: exact search over both cores for small
 /// collections, an IVF index for large ones (built automatically in the background once the
-/// collection reaches ``Configuration/ivfThreshold`` rows and rebuilt as it grows by half).
+/// collection reaches ``Configuration/ivfThreshold`` rows and rebuilt as it grows by a quarter).
 /// Rows added after a build are scanned exactly until the next one.
 final class VectorCollection: Sendable {
     struct Configuration: Sendable {
@@ -141,7 +141,7 @@ final class VectorCollection: Sendable {
     private func needsBuild(_ state: State) -> Bool {
         guard configuration.buildsAutomatically, !state.building, state.slotBySeq.count >= configuration.ivfThreshold else { return false }
         guard let ivf = state.ivf else { return true }
-        return state.count >= ivf.indexedCount + ivf.indexedCount / 2
+        return state.count >= ivf.indexedCount + ivf.indexedCount / 4
     }
 
     /// Builds the index on a thread of its own (k-means is seconds of CPU at 100k rows) and installs it.
@@ -155,6 +155,18 @@ final class VectorCollection: Sendable {
         let thread = Thread { [self] in buildIndex() }
         thread.name = "atom-hub.search.ivf"
         thread.start()
+    }
+
+    /// Builds the index now on a thread of its own and returns when it is installed (`POST /index`).
+    func rebuild(lists: Int?) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let thread = Thread { [self] in
+                buildIndex(lists: lists)
+                continuation.resume()
+            }
+            thread.name = "atom-hub.search.ivf"
+            thread.start()
+        }
     }
 
     /// Builds the IVF index over the rows present now and installs it (blocking; tests call it directly).
