@@ -13,6 +13,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 venv="$repo/.bench-venv"
 out="$here/out/search-$(date -u +%Y%m%d-%H%M%S)"
+mkdir -p "$out"
 if [ "${SKIP_SETUP:-0}" != 1 ]; then
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q lancedb numpy pyarrow pandas
@@ -22,5 +23,5 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd "$repo" && swift build -c release --product atom-hub --scratch-path .build-bench ${BENCH_SWIFTC_FLAGS:-})
 fi
 "$venv/bin/python" "$here/search_bench.py" --binary "$repo/.build-bench/release/atom-hub" --out "$out" \
-  --docs "${DOCS:-100000}" --dims "${DIMS:-384}" --queries "${QUERIES:-200}" | tee "$out.txt"
+  --docs "${DOCS:-100000}" --dims "${DIMS:-384}" --queries "${QUERIES:-200}" | tee "$out/summary.txt"
 echo "results: $out/results.json" >&2

@@ -89,9 +89,10 @@ struct DocumentStore: Sendable {
     /// at most `candidates` matches, newest first, that pass `filter`; scores are positive, higher better.
     func keyword(_ expression: String, filter: SearchFilter, limit: Int, candidates: Int) async throws -> [(seq: Int64, score: Double)] {
         let (clause, arguments) = filter.sql
+        let join = filter.isEmpty ? "" : " JOIN search_documents d ON d.seq = search_fts.rowid"  // Only filters need the documents.
         let rows = try await database.read(
             """
-            SELECT search_fts.rowid, bm25(search_fts, 3.0, 1.0) FROM search_fts JOIN search_documents d ON d.seq = search_fts.rowid
+            SELECT search_fts.rowid, bm25(search_fts, 3.0, 1.0) FROM search_fts\(join)
             WHERE search_fts MATCH ?\(clause) ORDER BY search_fts.rowid DESC LIMIT ?
             """, [.text(expression)] + arguments + [.integer(Int64(candidates))])
         let scored = rows.compactMap { row in row[0].integerValue.map { (seq: $0, score: -(row[1].doubleValue ?? 0)) } }

@@ -12,6 +12,11 @@ struct SearchFilter: Sendable {
     var from: Double?
     var to: Double?
 
+    /// Whether any condition is set.
+    var isEmpty: Bool {
+        workspaceID == nil && userID == nil && docTypes.isEmpty && providers.isEmpty && tags.isEmpty && from == nil && to == nil
+    }
+
     /// Whether a vector's document passes.
     func matches(_ entry: VectorEntry) -> Bool {
         if let workspaceID, entry.workspaceID != workspaceID { return false }

@@ -8,7 +8,7 @@ final class SearchIndex: Sendable {
     static let clientEmbedder = "client"
     /// Keyword candidates ranked per query: BM25 over at most this many matches (the newest), which
     /// bounds the cost of very common terms. Below it, keyword ranking is exact.
-    static let keywordCandidates = 2000
+    static let keywordCandidates = 1000
 
     let store: DocumentStore
     let embedder: any Embedder
@@ -144,7 +144,8 @@ final class SearchIndex: Sendable {
         }
         guard let collection = existingCollection(embedderID), collection.dimensions == query.count else { return [] }
         let filter = request.filter
-        let hits = collection.search(query, k: depth, metric: request.metric, filter: { filter.matches($0) }, probes: request.probes)
+        let predicate: (@Sendable (VectorEntry) -> Bool)? = filter.isEmpty ? nil : { @Sendable entry in filter.matches(entry) }
+        let hits = collection.search(query, k: depth, metric: request.metric, filter: predicate, probes: request.probes)
         return hits.map { (seq: $0.seq, score: request.metric.similarity($0.score)) }.filter { hit in request.minScore.map { hit.score >= $0 } ?? true }
     }
 

@@ -92,7 +92,7 @@ final class VectorCollection: Sendable {
     /// - Parameters:
     ///   - probes: IVF lists to scan; nil for the default; ignored when `exact` or no index is built.
     func search(
-        _ query: [Float], k: Int, metric: VectorMetric, filter: @escaping @Sendable (VectorEntry) -> Bool, probes: Int? = nil, exact: Bool = false
+        _ query: [Float], k: Int, metric: VectorMetric, filter: (@Sendable (VectorEntry) -> Bool)?, probes: Int? = nil, exact: Bool = false
     ) -> [Hit] {
         let snapshot = snapshot()
         let queryNorm = VectorMath.dot(query, query).squareRoot()
@@ -101,6 +101,7 @@ final class VectorCollection: Sendable {
         if let ivf = snapshot.ivf, !exact {
             query.withUnsafeBufferPointer { buffer in
                 var probed = ivf.nearestLists(to: buffer.baseAddress!, count: probes ?? configuration.defaultProbes).flatMap { ivf.lists[$0] }
+                probed.sort()  // Memory order: neighbouring rows share cache lines and pages.
                 probed.append(contentsOf: (ivf.indexedCount..<snapshot.count).map { Int32($0) })
                 slots = probed
             }
@@ -112,10 +113,9 @@ final class VectorCollection: Sendable {
                 for index in range {
                     let slot = visiting.map { Int($0[index]) } ?? index
                     if snapshot.isDead(slot) { continue }
-                    let entry = snapshot.entry(slot)
-                    guard filter(entry) else { continue }
+                    if let filter, !filter(snapshot.entry(slot)) { continue }
                     let dot = VectorMath.dot(q, snapshot.vector(slot), count: snapshot.dimensions)
-                    top.insert(metric.score(dot: dot, queryNorm: queryNorm, norm: entry.norm), Int32(slot))
+                    top.insert(metric.score(dot: dot, queryNorm: queryNorm, norm: snapshot.norm(slot)), Int32(slot))
                 }
             }
         }

@@ -44,14 +44,22 @@ enum VectorMath {
         return norm > 0 ? vector.map { $0 / norm } : vector
     }
 
-    /// Runs `body(part)` for `parts` parts at once: the calling thread takes one, GCD's workers the
-    /// others. For short CPU-bound scans (milliseconds) over both cores.
-    static func inParallel(parts: Int, _ body: @Sendable (Int) -> Void) {
-        if parts <= 1 {
-            body(0)
-        } else {
-            DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+    /// Runs `body(part)` for `parts` parts at once: the calling thread takes part 0, a new thread
+    /// each of the others, and it returns when all are done. Plain threads, not GCD's
+    /// `concurrentPerform`: on Linux the Swift concurrency pool runs on GCD's global threads, and
+    /// seconds of k-means there would starve every async task in the process. A thread costs tens of
+    /// microseconds; scans are only split when they take milliseconds.
+    static func inParallel(parts: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        guard parts > 1 else { return body(0) }
+        let done = DispatchSemaphore(value: 0)
+        for part in 1..<parts {
+            Thread {
+                body(part)
+                done.signal()
+            }.start()
         }
+        body(0)
+        for _ in 1..<parts { done.wait() }
     }
 
     /// Cores to split a scan over.

@@ -20,6 +20,8 @@ final class VectorChunk: @unchecked Sendable {  // Safe: a row is written once, 
 
     let dimensions: Int
     let vectors: UnsafeMutablePointer<Float>
+    /// Each row's length, beside the vectors so scans without filters never touch the entries.
+    let norms: UnsafeMutablePointer<Float>
     let entries: UnsafeMutablePointer<VectorEntry>
     /// Rows written; changed only under the owning collection's lock.
     var filled = 0
@@ -27,18 +29,21 @@ final class VectorChunk: @unchecked Sendable {  // Safe: a row is written once, 
     init(dimensions: Int) {
         self.dimensions = dimensions
         vectors = .allocate(capacity: Self.capacity * dimensions)
+        norms = .allocate(capacity: Self.capacity)
         entries = .allocate(capacity: Self.capacity)
     }
 
     deinit {
         entries.deinitialize(count: filled)
         entries.deallocate()
+        norms.deallocate()
         vectors.deallocate()
     }
 
     /// Writes row `row` (the next one).
     func write(row: Int, vector: [Float], entry: VectorEntry) {
         vector.withUnsafeBufferPointer { source in (vectors + row * dimensions).update(from: source.baseAddress!, count: dimensions) }
+        norms[row] = entry.norm
         (entries + row).initialize(to: entry)
         filled = row + 1
     }
@@ -52,10 +57,25 @@ struct VectorSnapshot: @unchecked Sendable {  // Safe: rows below `count` are im
     /// One bit per row; set when the row was deleted or replaced.
     let dead: [UInt64]
     let ivf: IVFIndex?
+    /// The chunks' buffers, so the scan loop does no reference counting (`chunks` keeps them alive).
+    private let vectorBases: [UnsafeMutablePointer<Float>]
+    private let normBases: [UnsafeMutablePointer<Float>]
+
+    init(dimensions: Int, chunks: [VectorChunk], count: Int, dead: [UInt64], ivf: IVFIndex?) {
+        self.dimensions = dimensions
+        self.chunks = chunks
+        self.count = count
+        self.dead = dead
+        self.ivf = ivf
+        vectorBases = chunks.map(\.vectors)
+        normBases = chunks.map(\.norms)
+    }
 
     @inline(__always) func vector(_ slot: Int) -> UnsafePointer<Float> {
-        UnsafePointer(chunks[slot / VectorChunk.capacity].vectors + (slot % VectorChunk.capacity) * dimensions)
+        UnsafePointer(vectorBases[slot / VectorChunk.capacity] + (slot % VectorChunk.capacity) * dimensions)
     }
+
+    @inline(__always) func norm(_ slot: Int) -> Float { normBases[slot / VectorChunk.capacity][slot % VectorChunk.capacity] }
 
     @inline(__always) func entry(_ slot: Int) -> VectorEntry {
         chunks[slot / VectorChunk.capacity].entries[slot % VectorChunk.capacity]
