@@ -6,7 +6,7 @@
 #
 # Env: DOCS (default 100000), DIMS (384), QUERIES (200), SKIP_SETUP=1 (no pip), SKIP_BUILD=1 (use the
 # existing .build-bench binary), BENCH_SWIFTC_FLAGS (extra flags for the release build, e.g.
-# "-Xswiftc -target-cpu -Xswiftc x86-64-v3" to compare SIMD code generation).
+# "-Xswiftc -target-cpu -Xswiftc haswell" to compare SIMD code generation).
 # LanceDB lives only in the bench virtualenv .bench-venv/ (git-ignored), never in the project.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

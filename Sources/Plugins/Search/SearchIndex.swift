@@ -63,10 +63,13 @@ final class SearchIndex: Sendable {
         try await ready()
         let needEmbedding = documents.filter { $0.vector == nil }
         let embedded = needEmbedding.isEmpty ? [] : try await embedder.embed(needEmbedding.map(\.embeddingText))
+        guard embedded.count == needEmbedding.count, embedded.allSatisfy({ !$0.isEmpty }) else {
+            throw EmbedderError("the embedder returned \(embedded.count) vectors for \(needEmbedding.count) documents")
+        }
         var next = embedded.makeIterator()
         let indexed = documents.map { document in
             if let vector = document.vector { return DocumentStore.Indexed(document: document, embedder: Self.clientEmbedder, vector: vector) }
-            return DocumentStore.Indexed(document: document, embedder: embedder.id, vector: next.next() ?? [])
+            return DocumentStore.Indexed(document: document, embedder: embedder.id, vector: next.next()!)  // Counted above.
         }
         // Checked before anything is written: a remote embedder that changed its dimension must not split a collection.
         for item in indexed where existingCollection(item.embedder).map({ $0.dimensions != item.vector.count }) ?? false {

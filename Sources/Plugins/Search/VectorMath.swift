@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Compiled for the baseline x86-64 target (SSE2), so the binary runs on every x86-64 CPU: each
 /// `SIMD16<Float>` multiply-add becomes four 4-wide SSE multiplies and adds. Building with
-/// `-Xswiftc -target-cpu -Xswiftc x86-64-v3` turns them into AVX2/FMA; docs/search.md has the figures
+/// `-Xswiftc -target-cpu -Xswiftc haswell` turns them into AVX2/FMA; docs/search.md has the figures
 /// and why the default stays portable.
 enum VectorMath {
     /// The dot product of `count` floats at `a` and `b`.
