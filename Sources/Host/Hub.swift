@@ -33,6 +33,7 @@ final class Hub: Sendable {
     let jobWorkers: JobWorkers
     let deliveryWorker: DeliveryWorker
     let oauth: OAuthService
+    let subscriptions: SubscriptionService
     let server: HTTPServer
     let logger: Logger
     private let readiness: Readiness
@@ -47,6 +48,7 @@ final class Hub: Sendable {
     ) throws {
         try Self.checkUniqueIDs(providerTypes)
         let jobKinds = try JobWorkers.Registration.all(of: providerTypes)
+        let subscriptionList = try SubscriptionService.Registration.all(of: providerTypes)
         let review = try SecurityReview.prepare(options: options, environment: environment, providerTypes: providerTypes, create: true)
         Self.announce(review, logger: logger)
         let targets = try review.forwardingTargets(file: options.pluginsPath)
@@ -80,6 +82,7 @@ final class Hub: Sendable {
         let registry: ProviderRegistry
         let responder: HubResponder
         let allJobKinds: [JobWorkers.Registration]
+        let subscriptionStore: SubscriptionStore
         // One gate (one failure count per address) for the admin prefixes and providers' admin-only routes.
         let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
         do {
@@ -97,6 +100,7 @@ final class Hub: Sendable {
             responder = HubResponder(
                 router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
                 logger: logger.labelled("http"))
+            subscriptionStore = try SubscriptionStore(eventLog: eventLog, dataDirectory: options.dataDirectory)
         } catch {
             auditLog.close()
             eventLog.close()
@@ -109,18 +113,23 @@ final class Hub: Sendable {
         self.readiness = readiness
         self.jobQueue = jobQueue
         self.oauth = oauth
+        let instance: @Sendable (String) throws -> any Provider = { id in
+            if id == OAuthService.jobOwnerID { return oauth.jobOwner }  // OAuth refresh runs without the provider instance.
+            switch registry.provider(id) {
+            case .ready(let provider): return provider
+            case .disabled: throw ProviderSetupError("provider '\(id)' is disabled")
+            case .unavailable(let reason): throw ProviderSetupError("provider '\(id)' is unavailable: \(reason)")
+            }
+        }
         // Only enabled providers' kinds are claimed: a disabled provider's jobs wait in the queue.
         jobWorkers = JobWorkers(
             queue: jobQueue, kinds: allJobKinds.filter { $0.providerID == OAuthService.jobOwnerID || registry.isEnabled($0.providerID) },
-            provider: { id in
-                if id == OAuthService.jobOwnerID { return oauth.jobOwner }  // OAuth refresh runs without the provider instance.
-                switch registry.provider(id) {
-                case .ready(let provider): return provider
-                case .disabled: throw ProviderSetupError("provider '\(id)' is disabled")
-                case .unavailable(let reason): throw ProviderSetupError("provider '\(id)' is unavailable: \(reason)")
-                }
-            },
+            provider: instance,
             configuration: options.jobs, logger: logger.labelled("jobs"))
+        // Likewise only enabled providers' subscriptions run; a disabled one's cursor waits where it was.
+        subscriptions = SubscriptionService(
+            registrations: subscriptionList.filter { registry.isEnabled($0.providerID) }, store: subscriptionStore, provider: instance,
+            logger: logger.labelled("subscriptions"))
         jobShutdownDeadline = options.jobShutdownDeadline
         deliveryWorker = DeliveryWorker(
             store: deliveryStore, targets: targets, http: URLSessionHTTPClient(), clock: clock, configuration: options.deliveries,
@@ -145,7 +154,8 @@ final class Hub: Sendable {
                 logger: logger.labelled(id), clock: clock, http: http, publicBaseURL: publicBaseURL, storedEvents: events,
                 requireAdmin: { request throws(HTTPError) in try gate.check(request) }, verification: verification(id),
                 jobs: ProviderJobScheduler(provider: id, kinds: jobs.kinds.filter { $0.providerID == id }.map(\.kind), queue: jobs.queue),
-                oauth: oauth.tokens(for: id))
+                oauth: oauth.tokens(for: id),
+                database: ScopedProviderDatabase(providerID: id, dataDirectory: options.dataDirectory))
         }
     }
 
@@ -208,6 +218,7 @@ final class Hub: Sendable {
         let port = try server.start()
         jobWorkers.start()
         deliveryWorker.start()
+        subscriptions.start()
         readiness.isReady = true
         return port
     }
@@ -222,6 +233,7 @@ final class Hub: Sendable {
         let start = System.monotonicNanoseconds()
         jobWorkers.shutdown(deadline: jobShutdownDeadline)
         deliveryWorker.shutdown(deadline: jobShutdownDeadline - Double(System.monotonicNanoseconds() - start) / 1e9)
+        subscriptions.shutdown()
         eventLog.close()
         auditLog.close()
     }

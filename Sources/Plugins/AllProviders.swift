@@ -7,4 +7,5 @@ public let allProviders: [any Provider.Type] = [
     GenericProvider.self,
     GmailProvider.self,
     TeamsProvider.self,
+    SearchProvider.self,
 ]

@@ -117,6 +117,39 @@ enum Database {
             """
         ),
         (
+            "0006_search",
+            """
+            CREATE TABLE subscription_cursors (
+                name TEXT PRIMARY KEY,
+                event_id INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            CREATE TABLE search_documents (
+                seq INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                title TEXT NOT NULL,
+                content TEXT NOT NULL,
+                doc_type TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                source_uri TEXT,
+                workspace_id TEXT,
+                user_id TEXT,
+                created_at REAL NOT NULL,
+                metadata TEXT NOT NULL,
+                embedder TEXT NOT NULL,
+                vector BLOB NOT NULL,
+                updated_at REAL NOT NULL
+            );
+            CREATE TABLE search_document_tags (
+                document INTEGER NOT NULL,
+                tag TEXT NOT NULL,
+                PRIMARY KEY (tag, document)
+            ) WITHOUT ROWID;
+            CREATE INDEX search_document_tags_document ON search_document_tags (document);
+            CREATE VIRTUAL TABLE search_fts USING fts5 (title, content, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+            """
+        ),
+        (
             // Users, pending OAuth authorizations (only a hash of each state), and connections. Tokens
             // live sealed in `secrets` as oauth.<connection id>.access / .refresh, never here.
             "0007_oauth",

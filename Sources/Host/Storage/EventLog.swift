@@ -50,6 +50,8 @@ final class EventLog: Sendable {
         var closed = false
     }
 
+    /// Rings after every commit that stored new events, so subscriptions read them without polling.
+    let committed = Doorbell()
     private let queue = Mutex(Queue())
     private let wakeWriter = DispatchSemaphore(value: 0)
     private let writerFinished = DispatchSemaphore(value: 0)
@@ -269,6 +271,7 @@ final class EventLog: Sendable {
             if deliveries > 0 { fanOut.created.ring() }
             for (append, result) in zip(batch, outcomes) { append.continuation.resume(returning: result) }
             for answer in answers { answer(true) }
+            if outcomes.contains(where: { $0.contains { $0 != .duplicate } }) { committed.ring() }
         } catch {
             for answer in answers { answer(false) }
             for write in grouped.dropFirst(answers.count) { write.abandon() }

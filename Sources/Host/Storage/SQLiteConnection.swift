@@ -15,7 +15,7 @@ struct SQLiteError: Error, CustomStringConvertible {
 /// One SQLite connection, used from one thread at a time (it is opened NOMUTEX).
 /// Its owner (the event-log writer thread or a reader queue) guarantees that confinement.
 final class SQLiteConnection {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
     /// Kept alive as long as the connection, which SQLite calls back with it.
     private var walHook: WALHook?
@@ -192,6 +192,12 @@ final class Statement {
     }
 
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
+
+    /// Columns in each result row.
+    var columnCount: Int32 { sqlite3_column_count(raw) }
+
+    /// The SQLite storage class of `column` in the current row (`SQLITE_INTEGER`, `SQLITE_TEXT`, …).
+    func columnType(_ column: Int32) -> Int32 { sqlite3_column_type(raw, column) }
 
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
 

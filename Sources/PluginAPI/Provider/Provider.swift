@@ -39,11 +39,13 @@ public struct ProviderDescriptor: Sendable {
     public var jobs: [JobKind]
     /// How users connect their accounts with OAuth; the host runs the flow. Nil: no OAuth connections.
     public var oauth: OAuthSpec?
+    /// Its standing interests in the event log, each run by the host with its own cursor.
+    public var subscriptions: [EventSubscription]
 
     /// A descriptor; with `oauth`, the OAuth settings the provider does not declare itself are added to `settings`.
     public init(
         id: String, displayName: String, settings: [SettingSpec] = [], routes: [Route], verificationScheme: VerificationScheme? = nil,
-        jobs: [JobKind] = [], oauth: OAuthSpec? = nil
+        jobs: [JobKind] = [], oauth: OAuthSpec? = nil, subscriptions: [EventSubscription] = []
     ) {
         self.id = id
         self.displayName = displayName
@@ -52,6 +54,7 @@ public struct ProviderDescriptor: Sendable {
         self.routes = routes
         self.verificationScheme = verificationScheme
         self.jobs = jobs
+        self.subscriptions = subscriptions
     }
 }
 

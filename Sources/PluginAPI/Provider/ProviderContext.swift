@@ -27,6 +27,8 @@ public struct ProviderContext: Sendable {
     public var jobs: any JobScheduler
     /// Access tokens of the users who connected this provider with OAuth (see ``OAuthTokenSource``).
     public var oauth: any OAuthTokenSource
+    /// The provider's own tables in the hub's database (only those named `<provider id>_…`).
+    public var database: any ProviderDatabase
 
     /// A context; hosts without event reads or admin credentials keep the defaults, which refuse.
     public init(
@@ -35,7 +37,8 @@ public struct ProviderContext: Sendable {
         requireAdmin: @escaping @Sendable (Request) throws(HTTPError) -> Void = { request throws(HTTPError) in
             try AdminToken.authorize(request, expected: nil)
         },
-        verification: VerificationPolicy = .enforced, jobs: any JobScheduler = NoJobScheduler(), oauth: (any OAuthTokenSource)? = nil
+        verification: VerificationPolicy = .enforced, jobs: any JobScheduler = NoJobScheduler(), oauth: (any OAuthTokenSource)? = nil,
+        database: any ProviderDatabase = NoProviderDatabase()
     ) {
         self.providerID = providerID
         self.settings = settings
@@ -49,6 +52,7 @@ public struct ProviderContext: Sendable {
         self.verification = verification
         self.jobs = jobs
         self.oauth = oauth ?? NoOAuthTokens(provider: providerID)
+        self.database = database
     }
 }
 

@@ -1,0 +1,144 @@
+import CSQLite
+import Dispatch
+import Foundation
+import PluginAPI
+import Synchronization
+
+/// A provider's ``ProviderDatabase``: its own connection to the hub's database, opened on first use,
+/// confined to one serial queue (blocking SQLite calls never run on the cooperative pool), with an
+/// authorizer that lets statements touch only tables named `<provider id>_…`.
+///
+/// The connection writes with `BEGIN IMMEDIATE` beside the event log's writer; SQLite's busy timeout
+/// serialises the two, and provider transactions are short.
+final class ScopedProviderDatabase: ProviderDatabase, @unchecked Sendable {  // Safe: `connection` is only touched on `queue`.
+    private let dataDirectory: URL
+    private let scope: TableScope
+    private let queue: DispatchQueue
+    private var connection: SQLiteConnection?
+
+    init(providerID: String, dataDirectory: URL) {
+        self.dataDirectory = dataDirectory
+        scope = TableScope(prefix: providerID + "_")
+        queue = DispatchQueue(label: "atom-hub.provider-db.\(providerID)")
+    }
+
+    func read(_ sql: String, _ arguments: [SQLValue]) async throws -> [[SQLValue]] {
+        try await run { [self] connection in try rows(of: SQLStatement(sql, arguments), on: connection) }
+    }
+
+    @discardableResult
+    func write(_ statements: [SQLStatement]) async throws -> [[[SQLValue]]] {
+        try await run { [self] connection in
+            try connection.transaction { try statements.map { try rows(of: $0, on: connection) } }
+        }
+    }
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { [self] in
+                continuation.resume(
+                    with: Result {
+                        do { return try body(try open()) } catch let error as SQLiteError {
+                            throw ProviderDatabaseError(code: error.code, message: error.message)
+                        }
+                    })
+            }
+        }
+    }
+
+    /// The connection, opened (and restricted) the first time; on `queue` only.
+    private func open() throws -> SQLiteConnection {
+        if let connection { return connection }
+        let opened = try SQLiteConnection(path: dataDirectory.appendingPathComponent(Database.fileName).path)
+        try opened.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        scope.install(on: opened)
+        connection = opened
+        return opened
+    }
+
+    private func rows(of statement: SQLStatement, on connection: SQLiteConnection) throws -> [[SQLValue]] {
+        try scope.asProvider { try Self.rows(of: statement, on: connection) }
+    }
+
+    private static func rows(of statement: SQLStatement, on connection: SQLiteConnection) throws -> [[SQLValue]] {
+        let prepared = try connection.prepare(statement.sql)
+        defer { prepared.reset() }
+        for (offset, argument) in statement.arguments.enumerated() {
+            let index = Int32(offset + 1)
+            switch argument {
+            case .null: try prepared.bind(index, nil as String?)
+            case .integer(let value): try prepared.bind(index, value)
+            case .real(let value): try prepared.bind(index, value)
+            case .text(let value): try prepared.bind(index, value)
+            case .blob(let value): try prepared.bind(index, blob: value)
+            }
+        }
+        var rows: [[SQLValue]] = []
+        while try prepared.step() {
+            rows.append(
+                (0..<prepared.columnCount).map { column in
+                    switch prepared.columnType(column) {
+                    case SQLITE_INTEGER: .integer(prepared.int64(column))
+                    case SQLITE_FLOAT: .real(prepared.double(column))
+                    case SQLITE_TEXT: .text(prepared.text(column) ?? "")
+                    case SQLITE_BLOB: .blob(prepared.blob(column))
+                    default: .null
+                    }
+                })
+        }
+        return rows
+    }
+}
+
+/// The tables a provider's statements may touch: SQLite's authorizer allows reads and writes of
+/// tables named with `prefix` (FTS5 shadow tables share their table's prefix) and reads of the
+/// schema, and refuses everything else (DDL, pragmas, attach, other tables). Transaction control is
+/// the host's: refused while a provider's statement is prepared or stepped.
+final class TableScope: Sendable {
+    let prefix: String
+    private let providerStatement = Atomic<Bool>(false)
+
+    init(prefix: String) { self.prefix = prefix }
+
+    /// Runs `body` (which prepares and steps one provider statement) with the provider's restrictions.
+    func asProvider<T>(_ body: () throws -> T) rethrows -> T {
+        providerStatement.store(true, ordering: .relaxed)
+        defer { providerStatement.store(false, ordering: .relaxed) }
+        return try body()
+    }
+
+    /// Installs the authorizer; `connection` keeps this scope alive as long as it needs it.
+    func install(on connection: SQLiteConnection) {
+        let context = Unmanaged.passRetained(self).toOpaque()  // Released never: a scope lives as long as its hub.
+        sqlite3_set_authorizer(
+            connection.handle,
+            { context, action, first, second, _, _ in
+                guard let context else { return SQLITE_DENY }
+                let scope = Unmanaged<TableScope>.fromOpaque(context).takeUnretainedValue()
+                return scope.allows(action, table: first.map { String(cString: $0) }, second: second.map { String(cString: $0) }) ? SQLITE_OK : SQLITE_DENY
+            }, context)
+    }
+
+    /// `table` is the authorizer's first argument (a table, pragma or function name), `second` its second.
+    func allows(_ action: Int32, table: String?, second: String? = nil) -> Bool {
+        switch action {
+        case SQLITE_PRAGMA:
+            // FTS5 reads `PRAGMA data_version` to notice other connections' writes; it changes nothing.
+            return table == "data_version" && second == nil
+        case SQLITE_UPDATE where table == "sqlite_master" || table == "sqlite_schema":
+            // Checked when FTS5 declares its virtual table; the schema stays read-only without `writable_schema` (a refused pragma).
+            return true
+        case SQLITE_SELECT, SQLITE_FUNCTION, SQLITE_RECURSIVE:
+            return true
+        case SQLITE_READ:
+            guard let table else { return false }
+            return table.hasPrefix(prefix) || table == "sqlite_master" || table == "sqlite_schema"
+        case SQLITE_INSERT, SQLITE_UPDATE, SQLITE_DELETE:
+            return table?.hasPrefix(prefix) ?? false
+        case SQLITE_TRANSACTION:
+            return !providerStatement.load(ordering: .relaxed)
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import PluginAPI
+import Plugins
+import Synchronization
+import Testing
+
+@testable import Host
+
+/// A provider that subscribes to Slack messages and records what it handles; it can be told to fail.
+final class ListeningProvider: Provider {
+    static let descriptor = ProviderDescriptor(
+        id: "listener", displayName: "Listener", routes: [],
+        subscriptions: [
+            .subscribe("messages", providers: ["slack"], types: ["message"]) { (listener: ListeningProvider, event) in
+                let fail = ListeningProvider.state.withLock { state in
+                    state.attempts.append(event.externalID)
+                    if state.failuresLeft > 0 {
+                        state.failuresLeft -= 1
+                        return true
+                    }
+                    state.handled.append(event.externalID)
+                    return false
+                }
+                ListeningProvider.bell.ring()
+                if fail { throw ProviderSetupError("told to fail") }
+            }
+        ])
+
+    struct State {
+        var attempts: [String] = []
+        var handled: [String] = []
+        var failuresLeft = 0
+    }
+
+    static let state = Mutex(State())
+    static let bell = Doorbell()
+    let database: any ProviderDatabase
+
+    init(context: ProviderContext) throws { database = context.database }
+
+    /// Waits (bounded) until `predicate` holds for the recorded state.
+    static func wait(until predicate: (State) -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let generation = bell.generation
+            if state.withLock({ predicate($0) }) { return }
+            await bell.wait(since: generation, timeout: .seconds(1))
+        }
+        Issue.record("the subscription did not reach the expected state: \(state.withLock { $0 })", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite("Event subscriptions", .serialized)
+struct EventSubscriptionTests {
+    static let plugins = #"{"providers": {"slack": {"enabled": true}, "listener": {"enabled": true}}}"#
+    let signer = SlackSigner()
+
+    init() { ListeningProvider.state.withLock { $0 = ListeningProvider.State() } }
+
+    func post(_ hub: TestHub, id: String) async throws {
+        let body = SlackSigner.eventBody(id: id)
+        #expect(try await hub.request("POST", "/api/webhooks/slack", headers: signer.headers(body: body), body: body).status == 200)
+    }
+
+    @Test("A stored event reaches the subscriber; events stored before start are caught up; the cursor survives a restart")
+    func deliveredAndResumed() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keep = sharedDataDirectory(directory)
+        try await withHub(plugins: Self.plugins, providerTypes: allProviders + [ListeningProvider.self], beforeStart: keep) { hub in
+            try await post(hub, id: "EvSUB1")
+            try await post(hub, id: "EvSUB2")
+            await ListeningProvider.wait { $0.handled == ["EvSUB1", "EvSUB2"] }
+        }
+        try await withHub(plugins: Self.plugins, providerTypes: allProviders + [ListeningProvider.self], beforeStart: keep) { hub in
+            try await post(hub, id: "EvSUB3")
+            await ListeningProvider.wait { $0.handled.count >= 3 }
+            #expect(ListeningProvider.state.withLock { $0.handled } == ["EvSUB1", "EvSUB2", "EvSUB3"], "the restarted hub resumed after the cursor")
+        }
+    }
+
+    @Test("A failing handler is retried with the same event, and later events wait behind it")
+    func retriedAfterFailure() async throws {
+        ListeningProvider.state.withLock { $0.failuresLeft = 2 }
+        try await withHub(plugins: Self.plugins, providerTypes: allProviders + [ListeningProvider.self]) { hub in
+            try await post(hub, id: "EvFAIL1")
+            try await post(hub, id: "EvFAIL2")
+            await ListeningProvider.wait { $0.handled == ["EvFAIL1", "EvFAIL2"] }
+            #expect(ListeningProvider.state.withLock { $0.attempts.prefix(3) } == ["EvFAIL1", "EvFAIL1", "EvFAIL1"])
+            #expect(hub.logs.all.contains { $0.contains("subscription failed") && $0.contains("told to fail") }, "failures are logged, not swallowed")
+        }
+    }
+
+    @Test("A provider's database reaches only its own tables")
+    func scopedDatabase() async throws {
+        try await withHub(plugins: Self.plugins, providerTypes: allProviders + [ListeningProvider.self]) { hub in
+            guard case .ready(let provider) = hub.hub.registry.provider("listener"), let listener = provider as? ListeningProvider else {
+                Issue.record("the listener provider was not created")
+                return
+            }
+            for sql in ["SELECT * FROM events", "SELECT * FROM search_documents", "PRAGMA journal_mode = DELETE", "CREATE TABLE listener_x (a)"] {
+                await #expect(throws: ProviderDatabaseError.self, "\(sql)") { _ = try await listener.database.read(sql, []) }
+            }
+            await #expect(throws: ProviderDatabaseError.self) { try await listener.database.write([SQLStatement("DELETE FROM events")]) }
+        }
+    }
+
+    @Test("Backoff doubles from 100 ms and stops at 30 s")
+    func backoff() {
+        #expect(SubscriptionService.backoff(afterFailures: 1) == .milliseconds(100))
+        #expect(SubscriptionService.backoff(afterFailures: 3) == .milliseconds(400))
+        #expect(SubscriptionService.backoff(afterFailures: 40) == .seconds(30))
+    }
+}
