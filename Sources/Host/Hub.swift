@@ -16,6 +16,8 @@ struct HubOptions: Sendable {
     var jobs = JobWorkers.Configuration()
     /// Seconds shutdown waits for running jobs before giving them back to the queue.
     var jobShutdownDeadline: Double = 25
+    /// Log line format (`--log-format` or `LOG_FORMAT`).
+    var logFormat = LogFormat.json
 }
 
 /// The running hub: configuration, storage, provider registry, routes and HTTP server, wired once.
@@ -27,6 +29,8 @@ final class Hub: Sendable {
     let jobWorkers: JobWorkers
     let server: HTTPServer
     let logger: Logger
+    /// Reloads plugins.json on SIGHUP, file change and admin API changes.
+    let reloader: ConfigurationReloader
     private let readiness: Readiness
     private let jobShutdownDeadline: Double
 
@@ -61,19 +65,32 @@ final class Hub: Sendable {
         let jobQueue = JobQueue(database: eventLog, clock: clock)
         let registry: ProviderRegistry
         let responder: HubResponder
+        let reloader: ConfigurationReloader
+        let providerMetrics = ProviderMetrics(providers: providerTypes.map { $0.descriptor.id })
         // One gate (one failure count per address) for the admin prefixes and providers' admin-only routes.
         let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
         do {
             registry = Self.registry(
                 review: review, options: options, environment: environment, eventLog: eventLog, auditLog: auditLog, gate: gate,
-                jobs: (jobQueue, jobKinds), clock: clock, logger: logger)
-            let router = try Self.routes(
+                jobs: (jobQueue, jobKinds), metrics: providerMetrics, clock: clock, logger: logger)
+            var router = try Self.routes(
                 providerTypes: providerTypes,
                 hostRoutes: HostRoutes(eventLog: eventLog, isReady: { readiness.isReady }),
                 securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog), jobRoutes: JobRoutes(queue: jobQueue))
+            let metricsEndpoint = MetricsEndpoint(registry: registry, providerMetrics: providerMetrics, eventLog: eventLog, gate: gate, environment: environment)
+            reloader = ConfigurationReloader(
+                path: options.pluginsPath, isDefaultPath: options.pluginsPathIsDefault, knownProviders: providerTypes.map { $0.descriptor.id }, registry: registry,
+                audit: auditLog, logger: logger.labelled("config"))
+            try ProviderAdminRoutes(registry: registry, reloader: reloader, audit: auditLog, providerTypes: providerTypes).register(in: &router)
+            let openAPI = OpenAPIEndpoint(registry: registry)
+            try openAPI.register(in: &router)
+            try metricsEndpoint.register(in: &router)
+            let requestMetrics = RequestMetrics(router: router)
+            metricsEndpoint.bind(requestMetrics)
+            openAPI.bind(router)
             responder = HubResponder(
                 router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
-                logger: logger.labelled("http"))
+                logger: logger.labelled("http"), observer: RequestObserver(metrics: requestMetrics, logger: logger.labelled("http")))
         } catch {
             auditLog.close()
             eventLog.close()
@@ -83,6 +100,7 @@ final class Hub: Sendable {
         self.eventLog = eventLog
         self.auditLog = auditLog
         self.registry = registry
+        self.reloader = reloader
         self.readiness = readiness
         self.jobQueue = jobQueue
         // Only enabled providers' kinds are claimed: a disabled provider's jobs wait in the queue.
@@ -104,18 +122,19 @@ final class Hub: Sendable {
     /// and checks admin credentials through `gate`.
     private static func registry(
         review: SecurityReview, options: HubOptions, environment: HubEnvironment, eventLog: EventLog, auditLog: AuditLog, gate: AdminGate,
-        jobs: (queue: JobQueue, kinds: [JobWorkers.Registration]), clock: any WallClock, logger: Logger
+        jobs: (queue: JobQueue, kinds: [JobWorkers.Registration]), metrics: ProviderMetrics, clock: any WallClock, logger: Logger
     ) -> ProviderRegistry {
         let http = URLSessionHTTPClient()
         let publicBaseURL = options.publicBaseURL ?? environment["ATOM_PUBLIC_URL"]
         let verification = verificationPolicy(review: review, audit: auditLog, logger: logger)
         return ProviderRegistry(types: review.providerTypes, configuration: review.configuration, logger: logger.labelled("registry")) { type, entry in
             let id = type.descriptor.id
-            let events = ProviderEventSink(provider: id, log: eventLog)
+            let events = ProviderEventSink(provider: id, log: eventLog, metrics: metrics)
             return ProviderContext(
                 providerID: id, settings: review.settings(for: type, entry: entry), events: events,
                 logger: logger.labelled(id), clock: clock, http: http, publicBaseURL: publicBaseURL, storedEvents: events,
-                requireAdmin: { request throws(HTTPError) in try gate.check(request) }, verification: verification(id),
+                requireAdmin: { request throws(HTTPError) in try gate.check(request) },
+                verification: verification(id).observed { failure in metrics.recordVerification(provider: id, failure: failure?.error) },
                 jobs: ProviderJobScheduler(provider: id, kinds: jobs.kinds.filter { $0.providerID == id }.map(\.kind), queue: jobs.queue))
         }
     }
@@ -137,7 +156,8 @@ final class Hub: Sendable {
                 }
                 try router.add(
                     method: route.method, template: route.path, maxBodyBytes: route.maxBodyBytes,
-                    owner: .provider(id: descriptor.id, route: route), declaredBy: "provider '\(descriptor.id)'")
+                    owner: .provider(id: descriptor.id, route: route), declaredBy: "provider '\(descriptor.id)'", summary: route.summary,
+                    documentation: route.documentation)
             }
         }
         return router
@@ -177,6 +197,7 @@ final class Hub: Sendable {
     func start() throws -> Int {
         let port = try server.start()
         jobWorkers.start()
+        reloader.startWatching()
         readiness.isReady = true
         return port
     }
@@ -185,6 +206,7 @@ final class Hub: Sendable {
     /// (until the deadline; the rest go back to the queue), close storage.
     func shutdown() {
         readiness.isReady = false
+        reloader.stopWatching()
         server.shutdown()
         jobWorkers.shutdown(deadline: jobShutdownDeadline)
         eventLog.close()
@@ -207,9 +229,12 @@ final class Hub: Sendable {
 struct ProviderEventSink: EventSink, EventReader {
     let provider: String
     let log: EventLog
+    var metrics: ProviderMetrics?
 
     func append(_ events: [NewEvent]) async throws -> [AppendOutcome] {
-        try await log.append(provider: provider, events: events)
+        let outcomes = try await log.append(provider: provider, events: events)
+        metrics?.recordAppends(provider: provider, outcomes)
+        return outcomes
     }
 
     func events(whereField field: String, equals value: String, limit: Int) async throws -> [RecordedEvent] {

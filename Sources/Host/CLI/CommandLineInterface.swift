@@ -29,13 +29,15 @@ enum CommandLineInterface {
           --public-url URL   the hub's public base URL, for signatures that cover the URL
           --tls-cert PATH    PEM certificate chain: serve HTTPS (TLS 1.2+, HTTP/1.1 via ALPN)
           --tls-key PATH     PEM private key for --tls-cert
+          --log-format FMT   json (default) or logfmt; LOG_FORMAT when absent
           -h, --help         show this help
 
         Limits and timeouts (flag, or the environment variable in brackets):
         \(ServerOption.usage)
 
         Environment: ENVIRONMENT (development|production), SECRET_KEY, ENCRYPTION_KEY, ADMIN_TOKEN (admin API),
-        AUDIT_RETENTION_DAYS, SLACK_SIGNING_SECRET, LOG_LEVEL (debug|info|warning|error).
+        AUDIT_RETENTION_DAYS, SLACK_SIGNING_SECRET, LOG_LEVEL (debug|info|warning|error),
+        LOG_FORMAT (json|logfmt), METRICS_TOKEN (bearer token for GET /metrics besides ADMIN_TOKEN).
         """
 
     /// A command-line mistake: the message is printed with the usage and the exit code is 64.
@@ -72,6 +74,7 @@ enum CommandLineInterface {
     private static func parseOptions(_ arguments: ArraySlice<String>, environment: HubEnvironment) throws(UsageError) -> HubOptions? {
         var rest = arguments
         var options = HubOptions()
+        if let format = environment["LOG_FORMAT"] { options.logFormat = try logFormat(format) }
         for option in ServerOption.all {
             if let value = environment[option.environmentVariable] { try option.apply(&options.server, value) }
         }
@@ -103,6 +106,7 @@ enum CommandLineInterface {
             case "--public-url": options.publicBaseURL = try value()
             case "--tls-cert": options.server.tlsCertificatePath = try value()
             case "--tls-key": options.server.tlsKeyPath = try value()
+            case "--log-format": options.logFormat = try logFormat(try value())
             default:
                 guard let option = ServerOption.all.first(where: { $0.flag == name }) else { return try unexpected(argument) }
                 try option.apply(&options.server, try value())
@@ -112,6 +116,13 @@ enum CommandLineInterface {
             throw UsageError(description: "--tls-cert and --tls-key go together")
         }
         return options
+    }
+
+    private static func logFormat(_ text: String) throws(UsageError) -> LogFormat {
+        guard let format = LogFormat(rawValue: text.lowercased()) else {
+            throw UsageError(description: "--log-format (LOG_FORMAT) must be json or logfmt, not '\(text)'")
+        }
+        return format
     }
 
     private static func unexpected<T>(_ argument: String) throws(UsageError) -> T {

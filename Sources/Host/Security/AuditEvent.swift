@@ -13,6 +13,9 @@ struct AuditEvent: Sendable {
         case secretsRotated = "secrets_rotated"
         case secretsImported = "secrets_imported"
         case signatureCheckSkipped = "signature_check_skipped"
+        case configurationReloaded = "configuration_reloaded"
+        case configurationReloadFailed = "configuration_reload_failed"
+        case providerToggled = "provider_toggled"
     }
 
     enum Severity: String, Sendable, CaseIterable {

@@ -44,7 +44,7 @@ final class EventLog: Sendable {
     private let queue = Mutex(Queue())
     private let wakeWriter = DispatchSemaphore(value: 0)
     private let writerFinished = DispatchSemaphore(value: 0)
-    private let reader: DatabaseReader
+    let reader: DatabaseReader
     private let logger: Logger
     /// Most appends taken into one transaction, so one huge burst cannot hold the write lock for long.
     private let maximumBatch = 1024

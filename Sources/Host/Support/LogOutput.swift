@@ -4,15 +4,32 @@ import Glibc
 import Foundation
 import PluginAPI
 
-/// Writes log records to standard error, one logfmt line each.
+/// How log lines are written: one JSON object per line (the default) or logfmt (`key=value`).
+enum LogFormat: String, Sendable, CaseIterable {
+    case json, logfmt
+}
+
+/// Writes log records to standard error, one line each, as JSON or logfmt.
 enum LogOutput {
     /// A logger writing to stderr at `level` and above.
-    static func standardError(label: String, level: LogLevel) -> Logger {
+    static func standardError(label: String, level: LogLevel, format: LogFormat = .json) -> Logger {
         Logger(label: label, minimumLevel: level) { level, label, message, metadata in
-            var line = "ts=\(timestamp()) level=\(level.name) label=\(label) msg=\(quoted(message))"
-            for (key, value) in metadata { line += " \(key)=\(quoted(value))" }
-            line += "\n"
+            let line = self.line(format: format, timestamp: timestamp(), level: level, label: label, message: message, metadata: metadata)
             line.withCString { _ = write(2, $0, strlen($0)) }
+        }
+    }
+
+    /// One record as a line (with its newline): `{"ts":…,"level":…,"label":…,"msg":…,…}` or `ts=… level=… label=… msg=… …`.
+    static func line(format: LogFormat, timestamp: String, level: LogLevel, label: String, message: String, metadata: [(String, String)]) -> String {
+        switch format {
+        case .json:
+            var object: JSONObject = ["ts": .string(timestamp), "level": .string(level.name), "label": .string(label), "msg": .string(message)]
+            for (key, value) in metadata { object[key] = .string(value) }
+            return String(decoding: JSONValue.object(object).serialized(), as: UTF8.self) + "\n"
+        case .logfmt:
+            var line = "ts=\(timestamp) level=\(level.name) label=\(label) msg=\(quoted(message))"
+            for (key, value) in metadata { line += " \(key)=\(quoted(value))" }
+            return line + "\n"
         }
     }
 
