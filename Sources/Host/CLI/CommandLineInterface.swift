@@ -15,6 +15,7 @@ enum CommandLineInterface {
 
     static let usage = """
         Usage: atom-hub [serve] [options]
+               atom-hub providers [--plugins PATH] [--url URL]   (ADMIN_TOKEN for --url)
                atom-hub version
                atom-hub --help
 
@@ -49,6 +50,7 @@ enum CommandLineInterface {
         case serve(HubOptions)
         case validateConfig(HubOptions)
         case secrets(SecretsCommand.Invocation)
+        case providers(ProvidersCommand.Invocation)
         case version
         case help
     }
@@ -62,6 +64,7 @@ enum CommandLineInterface {
             case "serve": break
             case "validate-config": return try parseOptions(rest, environment: environment).map(Command.validateConfig) ?? .help
             case "secrets": return .secrets(try SecretsCommand.parse(rest))
+            case "providers": return .providers(try ProvidersCommand.parse(rest))
             case "version": return rest.isEmpty ? .version : try unexpected(rest.first!)
             case "help": return .help
             default: throw UsageError(description: "unknown command '\(first)'")
@@ -147,6 +150,8 @@ enum CommandLineInterface {
             return serve(options, environment: environment)
         case .validateConfig(let options):
             return validateConfig(options, environment: environment)
+        case .providers(let invocation):
+            return ProvidersCommand.run(invocation, environment: environment)
         case .secrets(let invocation):
             return SecretsCommand.run(invocation, environment: environment) { Array(FileHandle.standardInput.readDataToEndOfFile()) }
         }
