@@ -82,6 +82,7 @@ final class Hub: Sendable {
                 path: options.pluginsPath, isDefaultPath: options.pluginsPathIsDefault, knownProviders: providerTypes.map { $0.descriptor.id }, registry: registry,
                 audit: auditLog, logger: logger.labelled("config"))
             try ProviderAdminRoutes(registry: registry, reloader: reloader, audit: auditLog, providerTypes: providerTypes).register(in: &router)
+            try AdminPage.register(in: &router)
             let openAPI = OpenAPIEndpoint(registry: registry)
             try openAPI.register(in: &router)
             try metricsEndpoint.register(in: &router)
