@@ -104,9 +104,9 @@ final class Hub: Sendable {
         self.reloader = reloader
         self.readiness = readiness
         self.jobQueue = jobQueue
-        // Only enabled providers' kinds are claimed: a disabled provider's jobs wait in the queue.
+        // Only enabled providers' kinds are claimed (asked at every claim, so a reload applies): a disabled provider's jobs wait in the queue.
         jobWorkers = JobWorkers(
-            queue: jobQueue, kinds: jobKinds.filter { registry.isEnabled($0.providerID) },
+            queue: jobQueue, kinds: jobKinds,
             provider: { id in
                 switch registry.provider(id) {
                 case .ready(let provider): return provider
@@ -114,7 +114,7 @@ final class Hub: Sendable {
                 case .unavailable(let reason): throw ProviderSetupError("provider '\(id)' is unavailable: \(reason)")
                 }
             },
-            configuration: options.jobs, logger: logger.labelled("jobs"))
+            configuration: options.jobs, logger: logger.labelled("jobs"), isEnabled: { registry.isEnabled($0) })
         jobShutdownDeadline = options.jobShutdownDeadline
         self.server = HTTPServer(configuration: options.server, responder: responder, logger: logger.labelled("http"))
     }

@@ -115,7 +115,7 @@ final class MetricsEndpoint: Sendable {
     }
 
     private static func renderProcess(uptime: Duration, into text: inout PrometheusText) {
-        let seconds = Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18
+        let seconds = uptime.inSeconds
         if let rss = ProcessStatistics.residentBytes() {
             text.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
             text.sample("process_resident_memory_bytes", [], rss)

@@ -12,20 +12,17 @@ struct RequestObserver: Sendable {
     func observe(
         _ match: Router.Match, started: ContinuousClock.Instant, respond: @escaping @Sendable (Request) async -> Response
     ) -> @Sendable (Request) async -> Response {
-        let (template, provider): (String?, String) =
-            if case .found(let entry, _) = match {
-                (entry.template, { if case .provider(let id, _) = entry.owner { id } else { RequestMetrics.hostProvider } }())
-            } else { (nil, RequestMetrics.hostProvider) }
-        let method: HTTPMethod? = if case .found(let entry, _) = match { entry.method } else { nil }
+        let (method, template, provider) = Self.labels(of: match)
         return { [metrics, logger] request in
             let requestID = RequestID.take(from: request.headers)
             var response = await respond(request)
             response.headers.replaceOrAdd(name: RequestID.header, value: requestID)
-            let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - started).inSeconds
             metrics.recordRequest(slot: metrics.slot(method: method ?? request.method, template: template), status: response.status, seconds: seconds)
+            let level: LogLevel = response.status >= 500 ? .warning : .info
+            guard level >= logger.minimumLevel else { return response }
             logger.log(
-                response.status >= 500 ? .warning : .info, "request",
+                level, "request",
                 [
                     ("request_id", requestID), ("method", request.method.rawValue), ("route", template ?? RequestMetrics.unmatchedRoute),
                     ("provider", provider), ("status", String(response.status)), ("duration_ms", String(Double(Int(seconds * 100_000)) / 100)),
@@ -33,5 +30,12 @@ struct RequestObserver: Sendable {
                 ])
             return response
         }
+    }
+
+    /// The matched route's method, template and provider (`host` for host routes and unmatched requests).
+    private static func labels(of match: Router.Match) -> (method: HTTPMethod?, template: String?, provider: String) {
+        guard case .found(let entry, _) = match else { return (nil, nil, RequestMetrics.hostProvider) }
+        if case .provider(let id, _) = entry.owner { return (entry.method, entry.template, id) }
+        return (entry.method, entry.template, RequestMetrics.hostProvider)
     }
 }

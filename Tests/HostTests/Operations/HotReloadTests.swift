@@ -143,6 +143,18 @@ struct HotReloadTests {
         }
     }
 
+    @Test("Job workers claim the kinds of a provider enabled by a reload")
+    func jobsFollowReload() async throws {
+        try await withHub(plugins: #"{"providers": {"queueing": {"enabled": false}}}"#, providerTypes: [QueueingProvider.self]) { (hub: TestHub) async throws in
+            let id = try await hub.hub.jobQueue.enqueue(kind: "queueing.echo", payload: ["reload": true])
+            let response = try await hub.request(
+                "PUT", "/api/admin/providers/queueing", headers: [("Authorization", "Bearer \(TestHub.adminToken)")], body: Array(#"{"enabled": true}"#.utf8))
+            #expect(response.status == 200)
+            // Other suites ring QueueingProvider's bell too, so watch this job's own state.
+            try await Self.eventually("the job to run") { try await hub.hub.jobQueue.job(id)?.state == .succeeded }
+        }
+    }
+
     @Test("SIGHUP reloads plugins.json in a running atom-hub process")
     func sighup() async throws {
         let directory = try TemporaryDirectory.make()
