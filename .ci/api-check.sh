@@ -54,10 +54,11 @@ curl -fsS "$base/openapi.json" -o "$work/openapi.json" || fail "GET /openapi.jso
 "$venv/bin/openapi-spec-validator" "$work/openapi.json" || fail "openapi-spec-validator rejected the document"
 echo "api-check: openapi.json is valid OpenAPI 3.1 ($(grep -o '"operationId"' "$work/openapi.json" | wc -l) operations)"
 
-"$venv/bin/schemathesis" run "$work/openapi.json" --url "$base" -H "Authorization: Bearer $token" \
+# Run from the temp dir: schemathesis and hypothesis keep caches (.schemathesis, .hypothesis) in the working directory.
+(cd "$work" && "$OLDPWD/$venv/bin/schemathesis" run "$work/openapi.json" --url "$base" -H "Authorization: Bearer $token" \
   --checks not_a_server_error --max-time "$seconds" --request-timeout 10 --workers 2 \
   --phases examples,fuzzing,stateful --generation-with-security-parameters false \
-  --exclude-operation-id put_api_admin_providers_id --suppress-health-check all >"$work/schemathesis.log" 2>&1 \
+  --exclude-operation-id put_api_admin_providers_id --suppress-health-check all >"$work/schemathesis.log" 2>&1) \
   || { tail -n 80 "$work/schemathesis.log" >&2; fail "schemathesis found server errors (log above)"; }
 tail -n 15 "$work/schemathesis.log"
 kill -0 "$hub_pid" 2>/dev/null || fail "the hub died during the run"

@@ -56,11 +56,12 @@ struct ProviderAdminRoutes {
         guard let enabled = try request.jsonBody()["enabled"]?.boolValue else { throw HTTPError.badRequest("expected {\"enabled\": true or false}") }
         let path = reloader.path
         let known = Array(registry.slots.keys)
+        let running = Dictionary(uniqueKeysWithValues: registry.states().map { ($0.id, $0.enabled) })
         let reloader = reloader
         let failure: String? = await withCheckedContinuation { continuation in
             fileQueue.async {
                 do {
-                    _ = try PluginsFile.setEnabled(enabled, provider: id, path: path, knownProviders: known)
+                    _ = try PluginsFile.setEnabled(enabled, provider: id, path: path, knownProviders: known, running: running)
                 } catch {
                     continuation.resume(returning: "\(error)")
                     return

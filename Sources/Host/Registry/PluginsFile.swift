@@ -14,10 +14,16 @@ enum PluginsFile {
     }
 
     /// Sets `providers.<id>.enabled` to `enabled` and writes the file atomically. The result must
-    /// still validate; a missing file starts from `{"providers": {}}`.
-    static func setEnabled(_ enabled: Bool, provider id: String, path: String, knownProviders: [String]) throws -> JSONValue {
-        let existing = FileManager.default.fileExists(atPath: path) ? Array(try Data(contentsOf: URL(fileURLWithPath: path))) : Array(#"{"providers": {}}"#.utf8)
-        guard case .object(var root) = try JSONValue.parse(existing), case .object(var providers)? = root["providers"] else {
+    /// still validate. A missing file (the default path, where every provider is on) starts from the
+    /// running flags, `running`, so switching one provider leaves the others as they are.
+    static func setEnabled(_ enabled: Bool, provider id: String, path: String, knownProviders: [String], running: [String: Bool]) throws -> JSONValue {
+        let existing: JSONValue =
+            if FileManager.default.fileExists(atPath: path) {
+                try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+            } else {
+                ["providers": .object(JSONObject(running.keys.sorted().map { (key: $0, value: ["enabled": .bool(running[$0]!)]) }))]
+            }
+        guard case .object(var root) = existing, case .object(var providers)? = root["providers"] else {
             throw WriteError(description: "\(path) has no \"providers\" object to edit")
         }
         var entry: JSONObject = if case .object(let object)? = providers["\(id)"] { object } else { [:] }

@@ -92,6 +92,16 @@ struct HotReloadTests {
         }
     }
 
+    @Test("Without a file (the default path, every provider on) the rewrite starts from the running flags")
+    func rewriteWithoutFile() throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("plugins.json").path
+        _ = try PluginsFile.setEnabled(false, provider: "slack", path: path, knownProviders: ["slack", "teams"], running: ["slack": true, "teams": true])
+        let written = try JSONValue.parse(Array(Data(contentsOf: URL(fileURLWithPath: path))))
+        #expect(written == ["providers": ["slack": ["enabled": false], "teams": ["enabled": true]]])
+    }
+
     @Test("A change to plugins.json on disk is picked up by the watcher")
     func fileChange() async throws {
         try await withHub { (hub: TestHub) async throws in
