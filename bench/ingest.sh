@@ -177,7 +177,7 @@ run_peer() {
     hub)
       local data="$work/hub-data"
       rm -rf "$data"; mkdir -p "$data"
-      "$bin" --host 127.0.0.1 --port "$port" --data-dir "$data" --plugins "$work/plugins.json" 2>"$out/hub.log" &
+      "$bin" --log-format logfmt --host 127.0.0.1 --port "$port" --data-dir "$data" --plugins "$work/plugins.json" 2>"$out/hub.log" &
       hub_pid=$!
       for _ in $(seq 300); do
         grep -q "^listening on http://127.0.0.1:$port\$" "$out/hub.log" && break

@@ -22,6 +22,8 @@ struct HubOptions: Sendable {
     var deliveries = DeliveryWorker.Configuration()
     /// PBKDF2 iterations of a secrets key the hub itself creates (for OAuth tokens); stored with the key, so readers follow.
     var keyDerivationIterations = KeyDerivation.defaultIterations
+    /// Log line format (`--log-format` or `LOG_FORMAT`).
+    var logFormat = LogFormat.json
 }
 
 /// The running hub: configuration, storage, provider registry, routes and HTTP server, wired once.
@@ -36,6 +38,8 @@ final class Hub: Sendable {
     let subscriptions: SubscriptionService
     let server: HTTPServer
     let logger: Logger
+    /// Reloads plugins.json on SIGHUP, file change and admin API changes.
+    let reloader: ConfigurationReloader
     private let readiness: Readiness
     private let jobShutdownDeadline: Double
 
@@ -83,13 +87,15 @@ final class Hub: Sendable {
         let responder: HubResponder
         let allJobKinds: [JobWorkers.Registration]
         let subscriptionStore: SubscriptionStore
+        let reloader: ConfigurationReloader
+        let providerMetrics = ProviderMetrics(providers: providerTypes.map { $0.descriptor.id })
         // One gate (one failure count per address) for the admin prefixes and providers' admin-only routes.
         let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
         do {
             allJobKinds = try oauth.jobRegistrations(adding: jobKinds)
             registry = Self.registry(
                 review: review, options: options, environment: environment, eventLog: eventLog, auditLog: auditLog, gate: gate,
-                jobs: (jobQueue, jobKinds), oauth: oauth, clock: clock, logger: logger)
+                jobs: (jobQueue, jobKinds), oauth: oauth, metrics: providerMetrics, clock: clock, logger: logger)
             var router = try Self.routes(
                 providerTypes: providerTypes,
                 hostRoutes: HostRoutes(eventLog: eventLog, isReady: { readiness.isReady }),
@@ -97,9 +103,21 @@ final class Hub: Sendable {
                 deliveryRoutes: DeliveryRoutes(store: deliveryStore, destinations: targets.map(\.destination)))
             try OAuthRoutes(service: oauth).register(in: &router)
             try UserRoutes(users: oauth.users, audit: auditLog).register(in: &router)
+            let metricsEndpoint = MetricsEndpoint(registry: registry, providerMetrics: providerMetrics, eventLog: eventLog, gate: gate, environment: environment)
+            reloader = ConfigurationReloader(
+                path: options.pluginsPath, isDefaultPath: options.pluginsPathIsDefault, knownProviders: providerTypes.map { $0.descriptor.id }, registry: registry,
+                audit: auditLog, logger: logger.labelled("config"))
+            try ProviderAdminRoutes(registry: registry, reloader: reloader, audit: auditLog, providerTypes: providerTypes).register(in: &router)
+            try AdminPage.register(in: &router)
+            let openAPI = OpenAPIEndpoint(registry: registry)
+            try openAPI.register(in: &router)
+            try metricsEndpoint.register(in: &router)
+            let requestMetrics = RequestMetrics(router: router)
+            metricsEndpoint.bind(requestMetrics)
+            openAPI.bind(router)
             responder = HubResponder(
                 router: router, registry: registry, defaultMaxBodyBytes: options.server.defaultMaxBodyBytes, gate: gate, audit: auditLog,
-                logger: logger.labelled("http"))
+                logger: logger.labelled("http"), observer: RequestObserver(metrics: requestMetrics, logger: logger.labelled("http")))
             subscriptionStore = try SubscriptionStore(eventLog: eventLog, dataDirectory: options.dataDirectory)
         } catch {
             auditLog.close()
@@ -110,6 +128,7 @@ final class Hub: Sendable {
         self.eventLog = eventLog
         self.auditLog = auditLog
         self.registry = registry
+        self.reloader = reloader
         self.readiness = readiness
         self.jobQueue = jobQueue
         self.oauth = oauth
@@ -121,12 +140,12 @@ final class Hub: Sendable {
             case .unavailable(let reason): throw ProviderSetupError("provider '\(id)' is unavailable: \(reason)")
             }
         }
-        // Only enabled providers' kinds are claimed: a disabled provider's jobs wait in the queue.
+        // Only enabled providers' kinds are claimed (asked at every claim, so a reload applies): a disabled provider's jobs wait in the queue.
         jobWorkers = JobWorkers(
-            queue: jobQueue, kinds: allJobKinds.filter { $0.providerID == OAuthService.jobOwnerID || registry.isEnabled($0.providerID) },
-            provider: instance,
-            configuration: options.jobs, logger: logger.labelled("jobs"))
-        // Likewise only enabled providers' subscriptions run; a disabled one's cursor waits where it was.
+            queue: jobQueue, kinds: allJobKinds, provider: instance, configuration: options.jobs, logger: logger.labelled("jobs"),
+            isEnabled: { id in id == OAuthService.jobOwnerID || registry.isEnabled(id) })
+        // Subscriptions of the providers enabled at startup run; one disabled later by a reload retries
+        // with backoff (its cursor waits where it was) until it is enabled again.
         subscriptions = SubscriptionService(
             registrations: subscriptionList.filter { registry.isEnabled($0.providerID) }, store: subscriptionStore, provider: instance,
             logger: logger.labelled("subscriptions"))
@@ -141,18 +160,19 @@ final class Hub: Sendable {
     /// and checks admin credentials through `gate`.
     private static func registry(
         review: SecurityReview, options: HubOptions, environment: HubEnvironment, eventLog: EventLog, auditLog: AuditLog, gate: AdminGate,
-        jobs: (queue: JobQueue, kinds: [JobWorkers.Registration]), oauth: OAuthService, clock: any WallClock, logger: Logger
+        jobs: (queue: JobQueue, kinds: [JobWorkers.Registration]), oauth: OAuthService, metrics: ProviderMetrics, clock: any WallClock, logger: Logger
     ) -> ProviderRegistry {
         let http = URLSessionHTTPClient()
         let publicBaseURL = options.publicBaseURL ?? environment["ATOM_PUBLIC_URL"]
         let verification = verificationPolicy(review: review, audit: auditLog, logger: logger)
         return ProviderRegistry(types: review.providerTypes, configuration: review.configuration, logger: logger.labelled("registry")) { type, entry in
             let id = type.descriptor.id
-            let events = ProviderEventSink(provider: id, log: eventLog)
+            let events = ProviderEventSink(provider: id, log: eventLog, metrics: metrics)
             return ProviderContext(
                 providerID: id, settings: review.settings(for: type, entry: entry), events: events,
                 logger: logger.labelled(id), clock: clock, http: http, publicBaseURL: publicBaseURL, storedEvents: events,
-                requireAdmin: { request throws(HTTPError) in try gate.check(request) }, verification: verification(id),
+                requireAdmin: { request throws(HTTPError) in try gate.check(request) },
+                verification: verification(id).observed { failure in metrics.recordVerification(provider: id, failure: failure?.error) },
                 jobs: ProviderJobScheduler(provider: id, kinds: jobs.kinds.filter { $0.providerID == id }.map(\.kind), queue: jobs.queue),
                 oauth: oauth.tokens(for: id),
                 database: ScopedProviderDatabase(providerID: id, dataDirectory: options.dataDirectory))
@@ -177,7 +197,8 @@ final class Hub: Sendable {
                 }
                 try router.add(
                     method: route.method, template: route.path, maxBodyBytes: route.maxBodyBytes,
-                    owner: .provider(id: descriptor.id, route: route), declaredBy: "provider '\(descriptor.id)'")
+                    owner: .provider(id: descriptor.id, route: route), declaredBy: "provider '\(descriptor.id)'", summary: route.summary,
+                    documentation: route.documentation)
             }
         }
         return router
@@ -219,6 +240,7 @@ final class Hub: Sendable {
         jobWorkers.start()
         deliveryWorker.start()
         subscriptions.start()
+        reloader.startWatching()
         readiness.isReady = true
         return port
     }
@@ -229,6 +251,7 @@ final class Hub: Sendable {
     func shutdown() {
         readiness.isReady = false
         deliveryWorker.beginShutdown()
+        reloader.stopWatching()
         server.shutdown()
         let start = System.monotonicNanoseconds()
         jobWorkers.shutdown(deadline: jobShutdownDeadline)
@@ -254,9 +277,12 @@ final class Hub: Sendable {
 struct ProviderEventSink: EventSink, EventReader {
     let provider: String
     let log: EventLog
+    var metrics: ProviderMetrics?
 
     func append(_ events: [NewEvent]) async throws -> [AppendOutcome] {
-        try await log.append(provider: provider, events: events)
+        let outcomes = try await log.append(provider: provider, events: events)
+        metrics?.recordAppends(provider: provider, outcomes)
+        return outcomes
     }
 
     func events(whereField field: String, equals value: String, limit: Int) async throws -> [RecordedEvent] {

@@ -7,16 +7,22 @@ struct HostRoutes {
 
     /// Adds the host's routes to `router`.
     func register(in router: inout Router) throws(RouteConflictError) {
-        try router.add(method: .GET, template: "/healthz", maxBodyBytes: 0, owner: .host { _ in .json(["status": "ok"]) }, declaredBy: "the host")
+        try router.add(method: .GET, template: "/healthz", maxBodyBytes: 0, owner: .host { _ in .json(["status": "ok"]) }, declaredBy: "the host",
+            summary: "Liveness: 200 while the process runs", documentation: RouteDocumentation(responses: [200: .json(JSONSchema.object())]))
         let isReady = isReady
         try router.add(
             method: .GET, template: "/readyz", maxBodyBytes: 0,
             owner: .host { _ in isReady() ? .json(["status": "ready"]) : .json(["status": "not_ready"], status: 503) },
-            declaredBy: "the host")
+            declaredBy: "the host", summary: "Readiness: 200 once storage and configuration are ready, 503 while shutting down",
+            documentation: RouteDocumentation(responses: [200: .json(JSONSchema.object())]))
         let events = eventLog
         try router.add(
             method: .GET, template: "/api/admin/events", maxBodyBytes: 0,
-            owner: .host { request in try await Self.listEvents(request, eventLog: events) }, declaredBy: "the host")
+            owner: .host { request in try await Self.listEvents(request, eventLog: events) }, declaredBy: "the host",
+            summary: "Stored events, newest first",
+            documentation: RouteDocumentation(
+                query: [.init("provider"), .init("limit", schema: JSONSchema.integer(minimum: 1, maximum: 1000))],
+                responses: [200: .json(JSONSchema.object(["events": JSONSchema.array(JSONSchema.object())], required: ["events"]))]))
     }
 
     /// `GET /api/admin/events?provider=ID&limit=N`: newest first.

@@ -15,6 +15,7 @@ enum CommandLineInterface {
 
     static let usage = """
         Usage: atom-hub [serve] [options]
+               atom-hub providers [--plugins PATH] [--url URL]   (ADMIN_TOKEN for --url)
                atom-hub version
                atom-hub --help
 
@@ -29,6 +30,7 @@ enum CommandLineInterface {
           --public-url URL   the hub's public base URL, for signatures that cover the URL
           --tls-cert PATH    PEM certificate chain: serve HTTPS (TLS 1.2+, HTTP/1.1 via ALPN)
           --tls-key PATH     PEM private key for --tls-cert
+          --log-format FMT   json (default) or logfmt; LOG_FORMAT when absent
           -h, --help         show this help
 
         Limits and timeouts (flag, or the environment variable in brackets):
@@ -38,7 +40,8 @@ enum CommandLineInterface {
         \(ServerOption.usage(ServerOption.jobs))
 
         Environment: ENVIRONMENT (development|production), SECRET_KEY, ENCRYPTION_KEY, ADMIN_TOKEN (admin API),
-        AUDIT_RETENTION_DAYS, SLACK_SIGNING_SECRET, LOG_LEVEL (debug|info|warning|error).
+        AUDIT_RETENTION_DAYS, SLACK_SIGNING_SECRET, LOG_LEVEL (debug|info|warning|error),
+        LOG_FORMAT (json|logfmt), METRICS_TOKEN (bearer token for GET /metrics besides ADMIN_TOKEN).
         """
 
     /// A command-line mistake: the message is printed with the usage and the exit code is 64.
@@ -50,6 +53,7 @@ enum CommandLineInterface {
         case serve(HubOptions)
         case validateConfig(HubOptions)
         case secrets(SecretsCommand.Invocation)
+        case providers(ProvidersCommand.Invocation)
         case version
         case help
     }
@@ -63,6 +67,7 @@ enum CommandLineInterface {
             case "serve": break
             case "validate-config": return try parseOptions(rest, environment: environment).map(Command.validateConfig) ?? .help
             case "secrets": return .secrets(try SecretsCommand.parse(rest))
+            case "providers": return .providers(try ProvidersCommand.parse(rest))
             case "version": return rest.isEmpty ? .version : try unexpected(rest.first!)
             case "help": return .help
             default: throw UsageError(description: "unknown command '\(first)'")
@@ -75,6 +80,7 @@ enum CommandLineInterface {
     private static func parseOptions(_ arguments: ArraySlice<String>, environment: HubEnvironment) throws(UsageError) -> HubOptions? {
         var rest = arguments
         var options = HubOptions()
+        if let format = environment["LOG_FORMAT"] { options.logFormat = try logFormat(format) }
         for option in ServerOption.all {
             if let value = environment[option.environmentVariable] { try option.apply(&options, value) }
         }
@@ -106,6 +112,7 @@ enum CommandLineInterface {
             case "--public-url": options.publicBaseURL = try value()
             case "--tls-cert": options.server.tlsCertificatePath = try value()
             case "--tls-key": options.server.tlsKeyPath = try value()
+            case "--log-format": options.logFormat = try logFormat(try value())
             default:
                 guard let option = ServerOption.all.first(where: { $0.flag == name }) else { return try unexpected(argument) }
                 try option.apply(&options, try value())
@@ -115,6 +122,13 @@ enum CommandLineInterface {
             throw UsageError(description: "--tls-cert and --tls-key go together")
         }
         return options
+    }
+
+    private static func logFormat(_ text: String) throws(UsageError) -> LogFormat {
+        guard let format = LogFormat(rawValue: text.lowercased()) else {
+            throw UsageError(description: "--log-format (LOG_FORMAT) must be json or logfmt, not '\(text)'")
+        }
+        return format
     }
 
     private static func unexpected<T>(_ argument: String) throws(UsageError) -> T {
@@ -139,6 +153,8 @@ enum CommandLineInterface {
             return serve(options, environment: environment)
         case .validateConfig(let options):
             return validateConfig(options, environment: environment)
+        case .providers(let invocation):
+            return ProvidersCommand.run(invocation, environment: environment)
         case .secrets(let invocation):
             return SecretsCommand.run(invocation, environment: environment) { Array(FileHandle.standardInput.readDataToEndOfFile()) }
         }

@@ -5,9 +5,9 @@ import PluginAPI
 extension CommandLineInterface {
     /// `atom-hub serve`: starts the hub and blocks until SIGTERM or SIGINT has drained it.
     static func serve(_ options: HubOptions, environment: HubEnvironment) -> ExitCode {
-        let logger = LogOutput.standardError(label: "host", level: LogOutput.level(from: environment["LOG_LEVEL"]))
+        let logger = LogOutput.standardError(label: "host", level: LogOutput.level(from: environment["LOG_LEVEL"]), format: options.logFormat)
         signal(SIGPIPE, SIG_IGN)
-        signal(SIGHUP, SIG_IGN)  // Reserved for reloading plugins.json.
+        signal(SIGHUP, SIG_IGN)  // Handled below, once the hub exists: reloads plugins.json.
         let hub: Hub
         do {
             hub = try Hub(options: options, environment: environment, logger: logger)
@@ -33,6 +33,10 @@ extension CommandLineInterface {
             source.resume()
             sources.append(source)
         }
+        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "atom-hub.sighup"))
+        reload.setEventHandler { hub.reloader.reload(.signal) }
+        reload.resume()
+        sources.append(reload)
         let port: Int
         do {
             port = try hub.start()

@@ -13,14 +13,17 @@ struct JobRoutes {
         let queue = queue
         try router.add(
             method: .GET, template: "/api/admin/jobs", maxBodyBytes: 0, owner: .host { request in try await Self.list(request, queue: queue) },
-            declaredBy: "the host")
+            declaredBy: "the host", summary: "Background jobs, oldest first",
+            documentation: RouteDocumentation(
+                query: [.init("state"), .init("limit", schema: JSONSchema.integer(minimum: 1, maximum: 1000))],
+                responses: [200: .json(JSONSchema.object(["jobs": JSONSchema.array(JSONSchema.object())], required: ["jobs"]))]))
         try router.add(
             method: .GET, template: "/api/admin/jobs/{id}", maxBodyBytes: 0,
             owner: .host { request in
                 let id = try Self.id(request)
                 guard let job = try await queue.job(id) else { throw HTTPError.notFound("no job \(id)") }
                 return .json(["job": Self.json(job)])
-            }, declaredBy: "the host")
+            }, declaredBy: "the host", summary: "One job", documentation: RouteDocumentation(responses: [200: .json(JSONSchema.object())]))
         for (action, allowed) in [("retry", "dead"), ("cancel", "queued or running")] {
             try router.add(
                 method: .POST, template: "/api/admin/jobs/{id}/\(action)", maxBodyBytes: 0,
@@ -33,7 +36,8 @@ struct JobRoutes {
                             status: 409, error: "conflict", detail: "job \(id) is \(job.state.rawValue); only a \(allowed) job can be \(action == "retry" ? "retried" : "cancelled")")
                     }
                     return .json(["job": Self.json(job)])
-                }, declaredBy: "the host")
+                }, declaredBy: "the host", summary: action == "retry" ? "Queue a dead job again" : "Cancel a queued or running job",
+                documentation: RouteDocumentation(responses: [200: .json(JSONSchema.object())]))
         }
     }
 

@@ -38,21 +38,24 @@ final class JobWorkers: Sendable {
     /// This process's lease owner name.
     let owner: String
     private let kinds: [String: Registration]
-    private let kindNames: Set<String>
+    /// Whether a provider's kinds are claimed now (plugins.json can be reloaded while the workers run).
+    private let isEnabled: @Sendable (String) -> Bool
     private let provider: @Sendable (String) throws -> any Provider
     private let configuration: Configuration
     private let logger: Logger
     private let state = Mutex(State())
     private let stopped = DispatchSemaphore(value: 0)
 
-    /// - Parameter provider: the provider instance for an id (created on first use); throws when it is unavailable.
+    /// - Parameters:
+    ///   - provider: the provider instance for an id (created on first use); throws when it is unavailable.
+    ///   - isEnabled: asked at every claim; kinds of providers it rejects stay queued.
     init(
         queue: JobQueue, kinds: [Registration], provider: @escaping @Sendable (String) throws -> any Provider, configuration: Configuration = Configuration(),
-        logger: Logger, owner: String = JobWorkers.defaultOwner()
+        logger: Logger, owner: String = JobWorkers.defaultOwner(), isEnabled: @escaping @Sendable (String) -> Bool = { _ in true }
     ) {
         self.queue = queue
         self.kinds = Dictionary(kinds.map { ($0.kind.name, $0) }, uniquingKeysWith: { first, _ in first })
-        kindNames = Set(kinds.map(\.kind.name))
+        self.isEnabled = isEnabled
         self.provider = provider
         self.configuration = configuration
         self.logger = logger
@@ -85,7 +88,7 @@ final class JobWorkers: Sendable {
 
     /// Starts the slots (once; not after shutdown); they run until ``shutdown(deadline:)``.
     func start() {
-        guard !kindNames.isEmpty else { return }
+        guard !kinds.isEmpty else { return }
         // Created under the lock, so a shutdown racing with start always sees the service.
         state.withLock { state in
             guard state.service == nil, !state.stopping else { return }
@@ -190,7 +193,8 @@ final class JobWorkers: Sendable {
     }
 
     private func claim(limit: Int) async throws -> [JobRecord] {
-        let jobs = try await queue.claim(owner: owner, limit: limit, lease: configuration.lease, kinds: kindNames)
+        let claimable = Set(kinds.values.filter { isEnabled($0.providerID) }.map(\.kind.name))
+        let jobs = try await queue.claim(owner: owner, limit: limit, lease: configuration.lease, kinds: claimable)
         state.withLock { state in
             for job in jobs { state.running.insert(job.id) }
         }

@@ -8,12 +8,14 @@ struct HubResponder: HTTPResponder {
     let gate: AdminGate
     let audit: AuditLog
     let logger: Logger
+    let observer: RequestObserver
 
     /// Matches the route once per request; the returned handler answers with that match.
     func route(method: HTTPMethod, path: String) -> HTTPRoute {
+        let started = ContinuousClock.now
         let match = router.match(method: method, path: path)
         let maxBodyBytes = if case .found(let entry, _) = match { entry.maxBodyBytes } else { defaultMaxBodyBytes }
-        return HTTPRoute(maxBodyBytes: maxBodyBytes) { request in await respond(to: request, match: match) }
+        return HTTPRoute(maxBodyBytes: maxBodyBytes, respond: observer.observe(match, started: started) { request in await respond(to: request, match: match) })
     }
 
     private func respond(to request: Request, match: Router.Match) async -> Response {

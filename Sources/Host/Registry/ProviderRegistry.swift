@@ -18,19 +18,22 @@ final class ProviderRegistry: Sendable {
     }
 
     /// One provider type's slot; creation happens inside the lock so it runs exactly once.
+    /// `entry` changes when plugins.json is reloaded; it is read under the state lock when creating.
     final class Slot: Sendable {
         let type: any Provider.Type
-        let entry: ProviderEntry?
+        let entry: Mutex<ProviderEntry?>
         let state = Mutex(SlotState.notCreated)
         let creations = Atomic<Int>(0)
 
         init(type: any Provider.Type, entry: ProviderEntry?) {
             self.type = type
-            self.entry = entry
+            self.entry = Mutex(entry)
         }
+
+        var isEnabled: Bool { entry.withLock { $0?.enabled ?? false } }
     }
 
-    private let slots: [String: Slot]
+    let slots: [String: Slot]
     private let makeContext: @Sendable (any Provider.Type, ProviderEntry) -> ProviderContext
     private let logger: Logger
 
@@ -48,7 +51,7 @@ final class ProviderRegistry: Sendable {
     }
 
     /// Whether `id` is enabled in the configuration.
-    func isEnabled(_ id: String) -> Bool { slots[id]?.entry?.enabled ?? false }
+    func isEnabled(_ id: String) -> Bool { slots[id]?.isEnabled ?? false }
 
     /// How many times the provider `id` has been created (for tests and the admin API).
     func creationCount(_ id: String) -> Int { slots[id]?.creations.load(ordering: .relaxed) ?? 0 }
@@ -57,14 +60,15 @@ final class ProviderRegistry: Sendable {
     func states() -> [(id: String, enabled: Bool, state: SlotState)] {
         slots.keys.sorted().map { id in
             let slot = slots[id]!
-            return (id, slot.entry?.enabled ?? false, slot.state.withLock { $0 })
+            return (id, slot.isEnabled, slot.state.withLock { $0 })
         }
     }
 
     /// The provider `id`, creating it if this is the first use.
     func provider(_ id: String) -> Lookup {
-        guard let slot = slots[id], let entry = slot.entry, entry.enabled else { return .disabled }
+        guard let slot = slots[id] else { return .disabled }
         return slot.state.withLock { state -> Lookup in
+            guard let entry = slot.entry.withLock({ $0 }), entry.enabled else { return .disabled }
             if case .ready(let provider) = state { return .ready(provider) }
             let previousFailure: String? = if case .failed(let reason) = state { reason } else { nil }
             do {

@@ -21,6 +21,9 @@ struct Router: Sendable {
         let owner: Owner
         /// Who declared it, for conflict messages.
         let declaredBy: String
+        /// A one-line description and the shapes it accepts and answers, for the OpenAPI document.
+        var summary = ""
+        var documentation = RouteDocumentation()
     }
 
     enum Segment: Sendable, Equatable {
@@ -38,12 +41,17 @@ struct Router: Sendable {
     private var templateRoutes: [Entry] = []
 
     /// Adds a route; throws when another route has the same method and shape.
-    mutating func add(method: HTTPMethod, template: String, maxBodyBytes: Int, owner: Owner, declaredBy: String) throws(RouteConflictError) {
+    mutating func add(
+        method: HTTPMethod, template: String, maxBodyBytes: Int, owner: Owner, declaredBy: String, summary: String = "",
+        documentation: RouteDocumentation = RouteDocumentation()
+    ) throws(RouteConflictError) {
         guard template.hasPrefix("/") else {
             throw RouteConflictError(description: "\(declaredBy) declares route '\(template)', which does not start with '/'")
         }
         let segments = Self.segments(of: template)
-        let entry = Entry(method: method, template: template, segments: segments, maxBodyBytes: maxBodyBytes, owner: owner, declaredBy: declaredBy)
+        let entry = Entry(
+            method: method, template: template, segments: segments, maxBodyBytes: maxBodyBytes, owner: owner, declaredBy: declaredBy, summary: summary,
+            documentation: documentation)
         let shape = Self.shape(segments)
         let clash = (staticRoutes.values.flatMap(\.values) + templateRoutes).first {
             $0.method == method && Self.shape($0.segments) == shape

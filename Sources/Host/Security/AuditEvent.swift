@@ -22,6 +22,9 @@ struct AuditEvent: Sendable {
         case oauthConnected = "oauth_connected"
         case oauthRefreshFailed = "oauth_refresh_failed"
         case oauthConnectionDeleted = "oauth_connection_deleted"
+        case configurationReloaded = "configuration_reloaded"
+        case configurationReloadFailed = "configuration_reload_failed"
+        case providerToggled = "provider_toggled"
     }
 
     enum Severity: String, Sendable, CaseIterable {

@@ -17,7 +17,11 @@ struct SecurityRoutes {
             ("/api/security/audit", { [self] request in try await auditRows(request) }),
         ]
         for (path, handler) in routes {
-            try router.add(method: .GET, template: path, maxBodyBytes: 0, owner: .host(handler), declaredBy: "the host")
+            let query: [RouteDocumentation.QueryParameter] =
+                path.hasSuffix("/audit") ? [.init("since"), .init("type"), .init("severity"), .init("limit", schema: JSONSchema.integer(minimum: 1))] : []
+            try router.add(
+                method: .GET, template: path, maxBodyBytes: 0, owner: .host(handler), declaredBy: "the host",
+                summary: "Security report: \(path.split(separator: "/").last!)", documentation: RouteDocumentation(query: query, responses: [200: .json(JSONSchema.object())]))
         }
     }
 

@@ -55,8 +55,8 @@ final class EventLog: Sendable {
     private let queue = Mutex(Queue())
     private let wakeWriter = DispatchSemaphore(value: 0)
     private let writerFinished = DispatchSemaphore(value: 0)
-    private let reader: DatabaseReader
     private let checkpointer: Checkpointer
+    let reader: DatabaseReader
     private let logger: Logger
     private let fanOut: DeliveryFanOut
     /// Most appends taken into one transaction, so one huge burst cannot hold the write lock for long.

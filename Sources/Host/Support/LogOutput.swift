@@ -4,15 +4,44 @@ import Glibc
 import Foundation
 import PluginAPI
 
-/// Writes log records to standard error, one logfmt line each.
+/// How log lines are written: one JSON object per line (the default) or logfmt (`key=value`).
+enum LogFormat: String, Sendable, CaseIterable {
+    case json, logfmt
+}
+
+/// Writes log records to standard error, one line each, as JSON or logfmt.
 enum LogOutput {
     /// A logger writing to stderr at `level` and above.
-    static func standardError(label: String, level: LogLevel) -> Logger {
+    static func standardError(label: String, level: LogLevel, format: LogFormat = .json) -> Logger {
         Logger(label: label, minimumLevel: level) { level, label, message, metadata in
-            var line = "ts=\(timestamp()) level=\(level.name) label=\(label) msg=\(quoted(message))"
+            let line = bytes(format: format, timestamp: timestamp(), level: level, label: label, message: message, metadata: metadata)
+            line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+        }
+    }
+
+    /// One record as a line (with its newline): `{"ts":…,"level":…,"label":…,"msg":…,…}` or `ts=… level=… label=… msg=… …`.
+    static func line(format: LogFormat, timestamp: String, level: LogLevel, label: String, message: String, metadata: [(String, String)]) -> String {
+        String(decoding: bytes(format: format, timestamp: timestamp, level: level, label: label, message: message, metadata: metadata), as: UTF8.self)
+    }
+
+    /// ``line(format:timestamp:level:label:message:metadata:)`` as UTF-8, written without building an intermediate JSON tree.
+    static func bytes(format: LogFormat, timestamp: String, level: LogLevel, label: String, message: String, metadata: [(String, String)]) -> [UInt8] {
+        switch format {
+        case .json:
+            var out = [UInt8]()
+            out.reserveCapacity(256)
+            for (index, (key, value)) in ([("ts", timestamp), ("level", level.name), ("label", label), ("msg", message)] + metadata).enumerated() {
+                out.append(index == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
+                JSONValue.string(key).write(to: &out)
+                out.append(UInt8(ascii: ":"))
+                JSONValue.string(value).write(to: &out)
+            }
+            out.append(contentsOf: "}\n".utf8)
+            return out
+        case .logfmt:
+            var line = "ts=\(timestamp) level=\(level.name) label=\(label) msg=\(quoted(message))"
             for (key, value) in metadata { line += " \(key)=\(quoted(value))" }
-            line += "\n"
-            line.withCString { _ = write(2, $0, strlen($0)) }
+            return Array((line + "\n").utf8)
         }
     }
 
@@ -27,9 +56,14 @@ enum LogOutput {
         var seconds = spec.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-            parts.tm_hour, parts.tm_min, parts.tm_sec, spec.tv_nsec / 1_000_000)
+        // Digits by hand: String(format:) goes through Foundation's formatter on every log line.
+        func digits(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return digits(Int(parts.tm_year) + 1900, 4) + "-" + digits(Int(parts.tm_mon) + 1, 2) + "-" + digits(Int(parts.tm_mday), 2) + "T"
+            + digits(Int(parts.tm_hour), 2) + ":" + digits(Int(parts.tm_min), 2) + ":" + digits(Int(parts.tm_sec), 2) + "."
+            + digits(spec.tv_nsec / 1_000_000, 3) + "Z"
     }
 
     /// Quotes a logfmt value when it has spaces, quotes, '=' or control characters.

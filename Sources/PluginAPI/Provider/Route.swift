@@ -11,6 +11,8 @@ public struct Route: Sendable {
     public var maxBodyBytes: Int
     /// A one-line description for the OpenAPI document and the admin page.
     public var summary: String
+    /// Request, query and response shapes for the OpenAPI document; empty unless ``documented(request:query:responses:adminOnly:)`` is used.
+    public var documentation = RouteDocumentation()
     public var handler: Handler
 
     public init(method: HTTPMethod, path: String, maxBodyBytes: Int = Route.defaultMaxBodyBytes, summary: String = "", handler: @escaping Handler) {

@@ -7,6 +7,7 @@
 /// ```
 public struct VerificationPolicy: Sendable {
     private let onSkip: (@Sendable (_ failure: HTTPError) -> Void)?
+    private var onResult: (@Sendable (_ failure: HTTPError?) -> Void)? = nil
 
     /// Every failed check throws (the default, and the only policy in production).
     public static let enforced = VerificationPolicy(onSkip: nil)
@@ -16,20 +17,34 @@ public struct VerificationPolicy: Sendable {
         VerificationPolicy(onSkip: onSkip)
     }
 
+    /// The same policy, also reporting every check's result to `observer` (nil: passed), for metrics.
+    public func observed(by observer: @escaping @Sendable (_ failure: HTTPError?) -> Void) -> VerificationPolicy {
+        var policy = self
+        policy.onResult = observer
+        return policy
+    }
+
     /// True when failed checks throw.
     public var isEnforced: Bool { onSkip == nil }
 
     /// Runs a signature check; its failure is thrown unless this policy skips failures.
     public func check(_ verify: () throws(HTTPError) -> Void) throws(HTTPError) {
-        do { try verify() } catch { try fail(error) }
+        do {
+            try verify()
+            onResult?(nil)
+        } catch { try fail(error) }
     }
 
     /// Runs a check that waits (fetching a key set, say); its failure is thrown unless this policy skips failures.
     public func check(_ verify: () async throws(HTTPError) -> Void) async throws(HTTPError) {
-        do { try await verify() } catch { try fail(error) }
+        do {
+            try await verify()
+            onResult?(nil)
+        } catch { try fail(error) }
     }
 
     private func fail(_ error: HTTPError) throws(HTTPError) {
+        onResult?(error)
         guard let onSkip else { throw error }
         onSkip(error)
     }

@@ -30,7 +30,9 @@ public final class GmailProvider: Provider {
         routes: [
             .post(path, maxBodyBytes: 64 * 1024, summary: "Gmail push notification (Cloud Pub/Sub push)") { (gmail: GmailProvider, request) in
                 try await gmail.receive(request)
-            }
+            }.documented(
+                request: .json(JSONSchema.object(["message": JSONSchema.object(["data": JSONSchema.string()]), "subscription": JSONSchema.string()])),
+                responses: [204: nil])
         ],
         // Google OAuth 2.0: offline access and consent, so every connection gets a refresh token.
         oauth: OAuthSpec(

@@ -15,11 +15,11 @@ public final class HubSpotProvider: Provider {
             .post("/api/webhooks/hubspot", summary: "HubSpot webhook subscriptions: a batch of up to 100 events") {
                 (hubspot: HubSpotProvider, request) in
                 try await hubspot.receiveWebhook(request)
-            },
+            }.documented(request: .json(JSONSchema.array(JSONSchema.object())), responses: [200: .json()]),
             .get("/api/hubspot/contacts/{id}/insight", summary: "Engagement of a contact, from stored events (admin token)") {
                 (hubspot: HubSpotProvider, request) in
                 try await hubspot.contactInsight(request)
-            },
+            }.documented(responses: [200: .json(JSONSchema.object())], adminOnly: true),
         ],
         // The app's client secret both signs webhooks and authenticates the app at the token endpoint.
         oauth: OAuthSpec(

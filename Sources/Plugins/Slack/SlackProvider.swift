@@ -15,23 +15,28 @@ public final class SlackProvider: Provider {
         routes: [
             .post("/api/webhooks/slack", summary: "Slack Events API: url_verification and event_callback") { (slack: SlackProvider, request) in
                 try await slack.receiveEvent(request)
-            },
+            }.documented(request: .json(JSONSchema.object(["type": JSONSchema.string()], required: ["type"])), responses: [200: .json()]),
             .post("/api/webhooks/slack/commands", summary: "Slack slash commands (form-encoded)") { (slack: SlackProvider, request) in
                 try await slack.receiveCommand(request)
-            },
+            }.documented(request: .form(JSONSchema.object(["command": JSONSchema.string(), "text": JSONSchema.string()])), responses: [200: .json()]),
             .post("/api/webhooks/slack/interactions", summary: "Slack interactivity: buttons, shortcuts, modals") { (slack: SlackProvider, request) in
                 try await slack.receiveInteraction(request)
-            },
+            }.documented(request: .form(JSONSchema.object(["payload": JSONSchema.string()], required: ["payload"])), responses: [200: nil]),
             .post("/api/slack/scheduled-posts", summary: "Schedule a message {channel, text, post_at} (admin token)") { (slack: SlackProvider, request) in
                 try await slack.schedulePost(request)
-            },
+            }.documented(
+                request: .json(
+                    JSONSchema.object(
+                        ["channel": JSONSchema.string(), "text": JSONSchema.string(), "post_at": JSONSchema.string(format: "date-time")],
+                        required: ["channel", "text", "post_at"])),
+                responses: [201: .json(JSONSchema.object(["id": JSONSchema.integer(), "post_at": JSONSchema.string(), "state": JSONSchema.string()]))], adminOnly: true),
             .get("/api/slack/scheduled-posts/{id}", summary: "A scheduled post's state (admin token)") { (slack: SlackProvider, request) in
                 try await slack.scheduledPost(request)
-            },
+            }.documented(responses: [200: .json(JSONSchema.object())], adminOnly: true),
             .on(.DELETE, "/api/slack/scheduled-posts/{id}", maxBodyBytes: 0, summary: "Cancel a scheduled post (admin token)") {
                 (slack: SlackProvider, request) in
                 try await slack.cancelScheduledPost(request)
-            },
+            }.documented(responses: [200: .json(JSONSchema.object())], adminOnly: true),
         ],
         verificationScheme: VerificationScheme(
             summary: "HMAC-SHA256 of v0:timestamp:body with the signing secret (X-Slack-Signature, X-Slack-Request-Timestamp)",

@@ -15,7 +15,7 @@ public final class GenericProvider: Provider {
             .post("/api/webhooks/generic/{source}", summary: "A Standard Webhooks delivery from a configured source") {
                 (generic: GenericProvider, request) in
                 try await generic.receive(request)
-            }
+            }.documented(request: .json(), responses: [204: nil])
         ])
 
     private let signatures: [String: StandardWebhookSignature]

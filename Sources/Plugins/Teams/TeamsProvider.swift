@@ -24,15 +24,21 @@ public final class TeamsProvider: Provider {
         routes: [
             .post("/api/webhooks/teams", summary: "Teams outgoing webhook: store the activity and reply") { (teams: TeamsProvider, request) in
                 try await teams.receiveOutgoingWebhook(request)
-            },
+            }.documented(request: .json(JSONSchema.object(["type": JSONSchema.string(), "text": JSONSchema.string()])), responses: [200: .json()]),
             .post("/api/webhooks/teams/notifications", summary: "Microsoft Graph change notifications and their validation handshake") {
                 (teams: TeamsProvider, request) in
                 try await teams.receiveNotifications(request)
-            },
+            }.documented(
+                request: .json(JSONSchema.object(["value": JSONSchema.array(JSONSchema.object())])), query: [.init("validationToken")],
+                responses: [200: .init(contentType: "text/plain"), 202: nil]),
             .post("/api/teams/messages", summary: "Queue a message {text, title?, post_at?} for the incoming webhook (admin token)") {
                 (teams: TeamsProvider, request) in
                 try await teams.queueMessage(request)
-            },
+            }.documented(
+                request: .json(
+                    JSONSchema.object(
+                        ["text": JSONSchema.string(), "title": JSONSchema.string(), "post_at": JSONSchema.string(format: "date-time")], required: ["text"])),
+                responses: [201: .json(JSONSchema.object(["id": JSONSchema.integer()]))], adminOnly: true),
         ],
         jobs: [
             .job(TeamsProvider.postMessageKind, maxAttempts: 8, summary: "Post a message to the Teams incoming webhook") { (teams: TeamsProvider, payload) in

@@ -17,6 +17,9 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
     private let input: [UInt8]?
     private var child: ChildProcess?
     private(set) var port = 0
+    /// Drains stderr after the `listening on` line, so a logging child never blocks on a full pipe.
+    private var laterOutput: DetachedRead?
+    private var startupOutput = ""
 
     /// The built executable, next to the test bundle.
     static var executable: URL {
@@ -53,6 +56,8 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
         }
         let line = text.split(separator: "\n").first { $0.hasPrefix("listening on http") }!
         port = Int(line.split(separator: ":").last!)!
+        startupOutput = text
+        laterOutput = DetachedRead(fd: child.stderrFD)
         return port
     }
 
@@ -72,6 +77,11 @@ final class HubProcess: @unchecked Sendable {  // Mutated only by the test that 
     }
 
     func signal(_ number: Int32) { child?.signal(number) }
+
+    /// Everything a started hub wrote to stderr; waits for the child to close it (exit).
+    func standardErrorAfterExit() -> String {
+        startupOutput + String(decoding: laterOutput?.wait() ?? [], as: UTF8.self)
+    }
 
     /// Waits for exit and returns the exit code, or the signal number for an uncaught signal.
     func waitForExit() -> (status: Int32, reason: TerminationReason) {

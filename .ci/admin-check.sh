@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Admin page check in headless Chromium: start a hub (temp data dir, admin token) with some traffic,
+# then .ci/admin_check.py signs in on /admin, switches Teams off, checks plugins.json changed and
+# saves a screenshot (default docs/admin.png). Needs a built atom-hub, python3 and chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+screenshot="${1:-docs/admin.png}"
+bin="$(swift build --show-bin-path)/atom-hub"
+[ -x "$bin" ] || { echo "admin-check: $bin is not built" >&2; exit 1; }
+
+work=$(mktemp -d)
+touch "$work/hub.log"
+hub_pid=""
+cleanup() {
+  if [ -n "$hub_pid" ]; then kill "$hub_pid" 2>/dev/null || true; wait "$hub_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "admin-check: FAILED: $*" >&2
+  echo "---- hub log (last 40 lines) ----" >&2
+  tail -n 40 "$work/hub.log" >&2 || true
+  exit 1
+}
+
+token=$(openssl rand -hex 32)
+slack_secret=$(openssl rand -hex 16)
+cat >"$work/plugins.json" <<'JSON'
+{
+  "providers": {
+    "slack": {"enabled": true, "settings": {"x-team": "platform"}},
+    "teams": {"enabled": true},
+    "hubspot": {"enabled": true},
+    "gmail": {"enabled": false}
+  }
+}
+JSON
+ADMIN_TOKEN="$token" SLACK_SIGNING_SECRET="$slack_secret" TEAMS_OUTGOING_WEBHOOK_SECRET=$(openssl rand -base64 32) \
+  TEAMS_CLIENT_STATE=$(openssl rand -hex 16) SLACK_BOT_TOKEN=xoxb-admin-check LOG_LEVEL=warning \
+  "$bin" serve --port 0 --data-dir "$work/data" --plugins "$work/plugins.json" 2>"$work/hub.log" &
+hub_pid=$!
+port=""
+for _ in $(seq 1 100); do
+  port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$work/hub.log" | head -1)
+  [ -n "$port" ] && break
+  kill -0 "$hub_pid" 2>/dev/null || fail "the hub exited before listening"
+  sleep 0.1
+done
+[ -n "$port" ] || fail "the hub did not print its port within 10 s"
+base="http://127.0.0.1:$port"
+
+# Traffic for the page to show: signed Slack events, one forged, a Teams request, a scheduled post.
+for i in $(seq 1 24); do
+  ts=$(date +%s)
+  body="{\"type\":\"event_callback\",\"event_id\":\"EvAdmin$i\",\"event_time\":$ts,\"event\":{\"type\":\"$([ $((i % 3)) = 0 ] && echo app_mention || echo message)\",\"text\":\"hello $i\"}}"
+  sig="v0=$(printf 'v0:%s:%s' "$ts" "$body" | openssl dgst -sha256 -hmac "$slack_secret" | sed 's/^.* //')"
+  curl -fsS -o /dev/null "$base/api/webhooks/slack" -H "X-Slack-Request-Timestamp: $ts" -H "X-Slack-Signature: $sig" \
+    -H 'Content-Type: application/json' -d "$body" || fail "a signed Slack event was refused"
+done
+curl -sS -o /dev/null "$base/api/webhooks/slack" -H "X-Slack-Request-Timestamp: $(date +%s)" -H "X-Slack-Signature: v0=00" -d '{}'
+curl -sS -o /dev/null "$base/api/webhooks/hubspot" -d '[]'
+curl -fsS -o /dev/null "$base/api/slack/scheduled-posts" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d "{\"channel\":\"C0123\",\"text\":\"standup in 5\",\"post_at\":\"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\"}" || fail "scheduling a post"
+
+mkdir -p "$(dirname "$screenshot")"
+python3 .ci/admin_check.py "$base" "$token" "$work/plugins.json" teams "$screenshot" || fail "the headless browser check"

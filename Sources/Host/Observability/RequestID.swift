@@ -1,0 +1,31 @@
+import PluginAPI
+
+/// The request id carried in `X-Request-ID`: the caller's when it is safe to log, else a new one.
+enum RequestID {
+    static let header = "X-Request-ID"
+    /// The longest id accepted from a caller.
+    static let maximumLength = 128
+
+    /// The caller's id when it is 1–128 characters of `A-Z a-z 0-9 - _ . : /`, else a new random one.
+    static func take(from headers: HTTPHeaders) -> String {
+        if let value = headers[header], isAcceptable(value) { return value }
+        return generate()
+    }
+
+    static func isAcceptable(_ value: String) -> Bool {
+        let bytes = value.utf8
+        guard (1...maximumLength).contains(bytes.count) else { return false }
+        return bytes.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+            case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "/"): true
+            default: false
+            }
+        }
+    }
+
+    /// 16 random bytes as 32 hex digits.
+    static func generate() -> String {
+        Hex.encode(SecureRandom.bytes(16))
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import PluginAPI
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reloads plugins.json into the running registry: on SIGHUP, on an admin API change, and when the
+/// file changes on disk (a stat poll of mtime, size and inode once per `pollInterval`, which catches
+/// edits in place and editors' rename-over alike, at the cost of one `stat` a second).
+///
+/// An invalid file keeps the last good configuration; the error is logged and audited.
+final class ConfigurationReloader: Sendable {
+    /// What started a reload, for the log and audit row.
+    enum Trigger: String, Sendable {
+        case signal = "SIGHUP"
+        case fileChange = "file_change"
+        case adminAPI = "admin_api"
+    }
+
+    let path: String
+    private let isDefaultPath: Bool
+    private let knownProviders: [String]
+    private let registry: ProviderRegistry
+    private let audit: AuditLog
+    private let logger: Logger
+    private let pollInterval: Double
+    /// Serializes reloads, and holds the file fingerprint last seen by the poller.
+    private let state = Mutex(State())
+    private let stopPolling = DispatchSemaphore(value: 0)
+    private let pollerFinished = DispatchSemaphore(value: 0)
+
+    private struct State {
+        var fingerprint: FileFingerprint?
+        var polling = false
+    }
+
+    init(path: String, isDefaultPath: Bool, knownProviders: [String], registry: ProviderRegistry, audit: AuditLog, logger: Logger, pollInterval: Double = 1) {
+        self.path = path
+        self.isDefaultPath = isDefaultPath
+        self.knownProviders = knownProviders
+        self.registry = registry
+        self.audit = audit
+        self.logger = logger
+        self.pollInterval = pollInterval
+        state.withLock { $0.fingerprint = FileFingerprint(path: path) }
+    }
+
+    /// Loads the file and applies it; on failure keeps the current configuration. Returns the error, if any.
+    @discardableResult
+    func reload(_ trigger: Trigger) -> String? {
+        state.withLock { state in
+            state.fingerprint = FileFingerprint(path: path)
+            let configuration: PluginsConfiguration
+            do {
+                configuration = try PluginsConfiguration.load(path: path, isDefaultPath: isDefaultPath, knownProviders: knownProviders)
+            } catch {
+                let problem = "\(error)"
+                logger.error("plugins.json reload failed; keeping the last good configuration", [("trigger", trigger.rawValue), ("error", problem)])
+                audit.record(AuditEvent(.configurationReloadFailed, severity: .warning, details: ["trigger": .string(trigger.rawValue), "error": .string(problem)]))
+                return problem
+            }
+            let changes = registry.apply(configuration)
+            let summary = changes.map { "\($0.id)=\($0.enabled ? "on" : "off")\($0.settingsChanged ? "+settings" : "")" }.joined(separator: " ")
+            logger.info("plugins.json reloaded", [("trigger", trigger.rawValue), ("changes", summary.isEmpty ? "none" : summary)])
+            audit.record(
+                AuditEvent(
+                    .configurationReloaded, severity: .info,
+                    details: [
+                        "trigger": .string(trigger.rawValue),
+                        "changes": .array(changes.map { ["provider": .string($0.id), "enabled": .bool($0.enabled), "settings_changed": .bool($0.settingsChanged)] }),
+                    ]))
+            return nil
+        }
+    }
+
+    /// Starts the file poller thread.
+    func startWatching() {
+        state.withLock { $0.polling = true }
+        let thread = Thread { [self] in
+            while stopPolling.wait(timeout: .now() + pollInterval) == .timedOut {
+                let current = FileFingerprint(path: path)
+                let changed = state.withLock { $0.fingerprint != current }
+                if changed && current != nil { reload(.fileChange) }
+            }
+            pollerFinished.signal()
+        }
+        thread.name = "atom-hub.plugins-watch"
+        thread.start()
+    }
+
+    /// Stops the poller and waits for it.
+    func stopWatching() {
+        guard state.withLock({ state in defer { state.polling = false }; return state.polling }) else { return }
+        stopPolling.signal()
+        pollerFinished.wait()
+    }
+}
+
+/// What the poller compares: a rewrite changes the inode (rename) or the mtime and size (in place).
+struct FileFingerprint: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modifiedSeconds: Int
+    let modifiedNanoseconds: Int
+
+    /// nil when the file does not exist or cannot be read.
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modifiedSeconds = info.st_mtim.tv_sec
+        modifiedNanoseconds = info.st_mtim.tv_nsec
+    }
+}
