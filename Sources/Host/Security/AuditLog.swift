@@ -251,27 +251,14 @@ final class AuditLog: Sendable {
 
     /// Deletes rows older than `retentionDays`, `retentionBatch` per grouped write so no commit grows large.
     private func applyRetention() async {
-        let cutoff = milliseconds() - Int64(retentionDays) * 86_400_000
-        let batch = Self.retentionBatch
-        var deleted = 0
         do {
-            while !Task.isCancelled {
-                let changes = try await database.groupedWrite { connection in
-                    let statement = try connection.prepare(
-                        "DELETE FROM security_audit_log WHERE id IN (SELECT id FROM security_audit_log WHERE timestamp < ? LIMIT ?)")
-                    try statement.bind(1, cutoff)
-                    try statement.bind(2, Int64(batch))
-                    try statement.run()
-                    return connection.changes
-                }
-                deleted += changes
-                if changes < batch { break }
+            let deleted = try await database.deleteInBatches(
+                from: "security_audit_log", where: "timestamp < ?1", cutoff: milliseconds() - Int64(retentionDays) * 86_400_000, batch: Self.retentionBatch)
+            if deleted > 0 {
+                logger.info("deleted audit rows past retention", [("rows", "\(deleted)"), ("retention_days", "\(retentionDays)")])
             }
         } catch {
-            logger.error("audit retention failed", [("error", "\(error)"), ("deleted_before_failure", "\(deleted)")])
-        }
-        if deleted > 0 {
-            logger.info("deleted audit rows past retention", [("rows", "\(deleted)"), ("retention_days", "\(retentionDays)")])
+            logger.error("audit retention failed", [("error", "\(error)")])
         }
     }
 
