@@ -133,4 +133,21 @@ struct DeliveryMaintenanceTests {
         await redirecting.stop()
         await elsewhere.stop()
     }
+
+    @Test("Response bodies are bounded: one over the client's limit fails the request instead of filling memory; one within it is returned whole")
+    func responseBodiesBounded() async throws {
+        let server = try FakeServer { request in
+            Response(status: 200, body: [UInt8](repeating: UInt8(ascii: "x"), count: request.path == "/large" ? 64 * 1024 : 1024))
+        }
+        let client = URLSessionHTTPClient(maxResponseBytes: 4096)
+        let small = try await client.send(OutboundRequest(url: server.url("/small")))
+        #expect(small.status == 200 && small.body.count == 1024)
+        do {
+            _ = try await client.send(OutboundRequest(url: server.url("/large")))
+            Issue.record("a 64 KiB body passed a 4 KiB limit")
+        } catch let error as OutboundError {
+            #expect(error.reason == "the response body is larger than 4096 bytes")
+        }
+        await server.stop()
+    }
 }
