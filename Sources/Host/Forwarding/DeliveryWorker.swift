@@ -113,7 +113,8 @@ final class DeliveryWorker: Sendable {
             }
             let wait = head.nextAttemptAt - store.now
             if wait > 0 {
-                // Only a new head could change the plan, and new deliveries queue behind this one.
+                // New deliveries queue behind this one; a dead one retried by an admin (a lower id) goes
+                // out after this wait, ahead of it.
                 await stopBell.wait(since: stopGeneration, timeout: .milliseconds(wait))
                 continue
             }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import PluginAPI
 import Synchronization
@@ -9,7 +10,8 @@ import FoundationNetworking
 /// The host's outbound HTTP client, on Foundation's URLSession (libcurl on Linux). No redirects are
 /// followed, so a signed request is never replayed to another host. Response bodies are bounded: one
 /// larger than `maxResponseBytes` is cut off and the request fails, so a misbehaving server cannot
-/// exhaust memory.
+/// exhaust memory. The request's timeout bounds the whole exchange (URLSession's own is only an idle
+/// timeout, which a server sending a byte now and then never trips).
 final class URLSessionHTTPClient: NSObject, HTTPClient, URLSessionDataDelegate, @unchecked Sendable {
     // Safe: `session` is set once in init and URLSession is thread-safe; the rest is immutable or in a Mutex.
     private var session: URLSession!
@@ -21,6 +23,7 @@ final class URLSessionHTTPClient: NSObject, HTTPClient, URLSessionDataDelegate, 
         let continuation: CheckedContinuation<OutboundResponse, any Error>
         var body = Data()
         var tooLarge = false
+        var timedOut = false
     }
 
     private let exchanges = Mutex<[Int: Exchange]>([:])
@@ -40,14 +43,24 @@ final class URLSessionHTTPClient: NSObject, HTTPClient, URLSessionDataDelegate, 
         }
         var urlRequest = URLRequest(url: url)
         urlRequest.httpMethod = request.method.rawValue
-        urlRequest.timeoutInterval = Double(request.timeout.components.seconds) + Double(request.timeout.components.attoseconds) / 1e18
+        let timeout = Double(request.timeout.components.seconds) + Double(request.timeout.components.attoseconds) / 1e18
+        urlRequest.timeoutInterval = timeout + 1  // Idle timeout; the deadline below ends the exchange first.
         for field in request.headers { urlRequest.addValue(field.value, forHTTPHeaderField: field.name) }
         if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
         let sent = urlRequest
         return try await withCheckedThrowingContinuation { continuation in
             let task = session.dataTask(with: sent)
-            exchanges.withLock { $0[task.taskIdentifier] = Exchange(url: request.url, continuation: continuation) }
+            let id = task.taskIdentifier
+            exchanges.withLock { $0[id] = Exchange(url: request.url, continuation: continuation) }
             task.resume()
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [self] in
+                let late = exchanges.withLock { exchanges -> Bool in
+                    guard exchanges[id] != nil else { return false }
+                    exchanges[id]?.timedOut = true
+                    return true
+                }
+                if late { task.cancel() }
+            }
         }
     }
 
@@ -71,7 +84,9 @@ final class URLSessionHTTPClient: NSObject, HTTPClient, URLSessionDataDelegate, 
     /// Answers the waiting caller: the response, or why there is none.
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
         guard let exchange = exchanges.withLock({ $0.removeValue(forKey: task.taskIdentifier) }) else { return }
-        if exchange.tooLarge {
+        if exchange.timedOut {
+            exchange.continuation.resume(throwing: OutboundError(url: exchange.url, reason: "no complete response within the request's timeout"))
+        } else if exchange.tooLarge {
             exchange.continuation.resume(throwing: OutboundError(url: exchange.url, reason: "the response body is larger than \(maxResponseBytes) bytes"))
         } else if let error {
             exchange.continuation.resume(throwing: OutboundError(url: exchange.url, reason: error.localizedDescription))

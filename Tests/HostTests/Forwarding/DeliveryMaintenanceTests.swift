@@ -150,4 +150,22 @@ struct DeliveryMaintenanceTests {
         }
         await server.stop()
     }
+
+    @Test("The request timeout bounds the whole exchange, not only idle time: a server that never finishes fails the request")
+    func timeoutBoundsTheExchange() async throws {
+        let release = Doorbell()
+        let server = try FakeServer { _ in
+            await release.wait(since: release.generation)
+            return Response(status: 200)
+        }
+        let client = URLSessionHTTPClient()
+        do {
+            _ = try await client.send(OutboundRequest(url: server.url("/slow"), timeout: .milliseconds(300)))
+            Issue.record("a response that never came was returned")
+        } catch let error as OutboundError {
+            #expect(error.reason == "no complete response within the request's timeout")
+        }
+        release.ring()
+        await server.stop()
+    }
 }
