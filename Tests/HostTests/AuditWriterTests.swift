@@ -45,6 +45,23 @@ struct AuditWriterTests {
         #expect(rows.first?.event.details["n"]?.numberValue == 999, "newest first, in recording order")
     }
 
+    @Test("Hub shutdown closes the audit log before the event log: rows recorded just before it, and the summaries close writes, are in the file")
+    func hubShutdownCommitsAuditRows() async throws {
+        let test = try TestHub()
+        defer { try? FileManager.default.removeItem(at: test.directory) }  // Best effort cleanup.
+        let hub = test.hub
+        for _ in 0..<200 { hub.auditLog.record(AuditEvent(.secretSet, severity: .info)) }
+        // The minute's summary of suppressed events is recorded by the audit log's close itself.
+        for _ in 0..<3 { hub.auditLog.recordThrottled(AuditEvent(.adminAuthFailure, severity: .warning, ipAddress: "10.0.0.9"), key: "10.0.0.9") }
+        await Blocking.runNonThrowing { hub.shutdown() }
+        let reader = try Database.openReader(dataDirectory: test.dataDirectory)
+        #expect(try AuditLog.select(AuditFilter(type: .secretSet, limit: 1000), on: reader).count == 200)
+        let failures = try AuditLog.select(AuditFilter(type: .adminAuthFailure), on: reader)
+        #expect(failures.count == 2)
+        #expect(failures.first?.event.details["suppressed"]?.numberValue == 2)
+        #expect(!test.logs.all.contains { $0.contains("audit") && $0.hasPrefix("error") })
+    }
+
     @Test("A row that cannot be written is logged with its event type, not swallowed; later rows are written")
     func failuresAreLogged() async throws {
         let directory = try TemporaryDirectory.make()
