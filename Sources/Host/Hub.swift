@@ -60,17 +60,17 @@ final class Hub: Sendable {
         let eventLog = try EventLog(
             dataDirectory: options.dataDirectory, logger: logger.labelled("events"),
             fanOut: DeliveryFanOut(destinations: targets.map(\.destination), maxAttempts: options.deliveries.maxAttempts, created: deliveriesCreated))
-        let auditLog: AuditLog
         let deliveryStore: DeliveryStore
         do {
             deliveryStore = DeliveryStore(
                 database: eventLog, reader: DatabaseReader(connection: try Database.openReader(dataDirectory: options.dataDirectory), label: "atom-hub.deliveries.reader"),
                 clock: clock, retryPolicy: options.deliveries.retryPolicy, maxAttempts: options.deliveries.maxAttempts, created: deliveriesCreated)
-            auditLog = try AuditLog(dataDirectory: options.dataDirectory, retentionDays: review.auditRetentionDays ?? 90, clock: clock, logger: logger.labelled("audit"))
         } catch {
             eventLog.close()
             throw error
         }
+        // Written through the event log's writer: the one writer connection to the database.
+        let auditLog = AuditLog(database: eventLog, retentionDays: review.auditRetentionDays ?? 90, clock: clock, logger: logger.labelled("audit"))
         let critical = review.findings().filter { $0.severity == .critical }
         if review.deployment.isProduction && !critical.isEmpty {
             auditLog.record(
@@ -257,8 +257,8 @@ final class Hub: Sendable {
         jobWorkers.shutdown(deadline: jobShutdownDeadline)
         deliveryWorker.shutdown(deadline: jobShutdownDeadline - Double(System.monotonicNanoseconds() - start) / 1e9)
         subscriptions.shutdown()
+        auditLog.close()  // First: its rows are committed through the event log's writer.
         eventLog.close()
-        auditLog.close()
     }
 
     private static func checkUniqueIDs(_ types: [any Provider.Type]) throws {

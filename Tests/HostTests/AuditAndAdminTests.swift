@@ -111,7 +111,9 @@ struct AuditAndAdminTests {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
         let clock = ManualClock(1_800_000_000)
-        let log = try AuditLog(dataDirectory: directory, retentionDays: 90, clock: clock, logger: .disabled, maximumWindows: 1)
+        let database = try EventLog(dataDirectory: directory, logger: .disabled)
+        defer { database.close() }
+        let log = AuditLog(database: database, retentionDays: 90, clock: clock, logger: .disabled, maximumWindows: 1)
         for address in ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"] {
             log.recordThrottled(AuditEvent(.adminAuthFailure, severity: .warning, ipAddress: address), key: address)
         }
@@ -139,7 +141,9 @@ struct AuditAndAdminTests {
             }
             try AuditLog.insert(AuditEvent(.secretSet, severity: .info), timestamp: Int64((now - 86_400) * 1000), on: connection)
         }
-        let log = try AuditLog(dataDirectory: directory, retentionDays: 5, clock: SystemClock(), logger: .disabled)
+        let database = try EventLog(dataDirectory: directory, logger: .disabled)
+        defer { database.close() }
+        let log = AuditLog(database: database, retentionDays: 5, clock: SystemClock(), logger: .disabled)
         let rows = try await log.query(AuditFilter())
         log.close()
         #expect(rows.count == 1)

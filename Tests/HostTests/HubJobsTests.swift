@@ -65,12 +65,15 @@ struct HubJobsTests {
         #expect(error?.description.contains("provider 'samekind'") == true)
     }
 
-    @Test("A provider can only queue the kinds it declared")
+    @Test("A provider can only queue the kinds it declared, at a representable time")
     func undeclaredKindRefused() async throws {
         let fixture = try JobQueueFixture()
         defer { fixture.remove() }
         let scheduler = ProviderJobScheduler(provider: "queueing", kinds: QueueingProvider.descriptor.jobs, queue: fixture.queue)
         await #expect(throws: ProviderSetupError.self) { try await scheduler.enqueue("other.kind", payload: nil) }
+        for runAt in [Double.infinity, .nan, 1e300, -1] {
+            await #expect(throws: ProviderSetupError.self, "\(runAt)") { try await scheduler.enqueue("queueing.echo", payload: nil, runAt: runAt, priority: 0, idempotencyKey: nil) }
+        }
         let id = try await scheduler.enqueue("queueing.echo", payload: nil)
         #expect(try await fixture.queue.job(id)?.maxAttempts == 5)
     }

@@ -125,6 +125,19 @@ struct JobQueueTests {
         #expect(try await queue.job(id)?.lastError == "429")
     }
 
+    @Test("retry(after:) is bounded by the retry cap: a huge, infinite or NaN wait neither traps nor parks the job for years")
+    func retryAfterBounded() async throws {
+        let fixture = try JobQueueFixture()
+        defer { fixture.remove() }
+        let queue = fixture.queue
+        for (after, expected) in [(1e300, Int64(3_600_000)), (.infinity, 3_600_000), (-5, 0), (.nan, 0)] as [(Double, Int64)] {
+            let id = try await queue.enqueue(kind: "k", payload: nil)
+            _ = try await queue.claim(owner: "w", limit: 1, lease: 30)
+            #expect(try await queue.finish(id, owner: "w", .retry(after: after, reason: "429")) == .retrying(at: queue.now + expected), "\(after)")
+            #expect(try await queue.cancel(id))
+        }
+    }
+
     @Test("Cancel stops a queued job and voids a running job's result")
     func cancel() async throws {
         let fixture = try JobQueueFixture()

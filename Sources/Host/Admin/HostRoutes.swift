@@ -37,11 +37,10 @@ struct HostRoutes {
         }
         let events = try await eventLog.recent(provider: query["provider"], limit: limit)
         let items: [JSONValue] = events.map { event in
-            let payload = (try? JSONValue.parse(event.payload)) ?? .string(event.payload)  // Stored by us as JSON; text only if the row was edited by hand.
-            return [
+            [
                 "id": .number(Double(event.id)), "provider": .string(event.provider), "type": .string(event.type),
                 "external_id": .string(event.externalID), "received_at": .number(Double(event.receivedAt) / 1000),
-                "payload": payload,
+                "payload": event.payloadJSON,
             ]
         }
         return .json(["events": .array(items)])

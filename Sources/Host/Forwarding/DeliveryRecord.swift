@@ -61,7 +61,8 @@ struct AttemptOutcome: Sendable {
     let latencyMilliseconds: Int64
     /// Nil for a 2xx.
     let error: String?
-    /// A 429's `Retry-After` in seconds: the next attempt waits at least this long.
+    /// A 429's or 503's `Retry-After` in seconds: the next attempt waits this long instead of the
+    /// backoff (at most the retry cap).
     let retryAfter: Double?
 
     var succeeded: Bool { error == nil }

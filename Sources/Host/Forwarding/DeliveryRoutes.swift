@@ -3,6 +3,8 @@ import PluginAPI
 /// The admin API over deliveries (behind ``AdminGate``, as everything under `/api/admin/`).
 ///
 /// - `GET /api/admin/deliveries?destination=ID&state=dead&limit=N`: deliveries with their attempts, oldest first.
+/// - `POST /api/admin/deliveries/{id}/retry`: send a dead delivery again (409 unless it is dead and its
+///   destination still configured).
 /// - `POST /api/admin/events/{id}/replay` with optional `{"destination": "ID"}`: queue the event again
 ///   to that destination, or to every destination that takes it; 202 with the new deliveries.
 struct DeliveryRoutes {
@@ -13,6 +15,9 @@ struct DeliveryRoutes {
         let routes = self
         try router.add(
             method: .GET, template: "/api/admin/deliveries", maxBodyBytes: 0, owner: .host { request in try await routes.list(request) },
+            declaredBy: "the host")
+        try router.add(
+            method: .POST, template: "/api/admin/deliveries/{id}/retry", maxBodyBytes: 0, owner: .host { request in try await routes.retry(request) },
             declaredBy: "the host")
         try router.add(
             method: .POST, template: "/api/admin/events/{id}/replay", maxBodyBytes: 4096, owner: .host { request in try await routes.replay(request) },
@@ -36,6 +41,22 @@ struct DeliveryRoutes {
         if let id = query["destination"] { _ = try destination(id) }
         let records = try await store.deliveries(destination: query["destination"], state: state, limit: limit)
         return .json(["deliveries": .array(records.map(\.json))])
+    }
+
+    private func retry(_ request: Request) async throws -> Response {
+        guard let text = request.pathParameters["id"], let id = Int64(text), id > 0 else { throw HTTPError.notFound("no such delivery") }
+        switch try await store.retryDead(id, configured: Set(destinations.map(\.id))) {
+        case .retried(let destination):
+            return .json(["delivery": ["id": .number(Double(id)), "destination": .string(destination), "state": "pending"]], status: 202)
+        case .notFound:
+            throw HTTPError.notFound("no delivery \(id)")
+        case .notDead(let state):
+            throw HTTPError(status: 409, error: "conflict", detail: "delivery \(id) is \(state); only a dead delivery can be retried")
+        case .destinationGone(let destination):
+            throw HTTPError(
+                status: 409, error: "conflict",
+                detail: "delivery \(id) is for destination '\(destination)', which is no longer configured; replay its event to another destination instead")
+        }
     }
 
     private func replay(_ request: Request) async throws -> Response {

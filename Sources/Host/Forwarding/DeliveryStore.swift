@@ -74,7 +74,7 @@ final class DeliveryStore: Sendable {
             try insert.bind(5, outcome.error)
             try insert.run()
             let state: DeliveryState = outcome.succeeded ? .delivered : attempts >= maxAttempts ? .dead : .pending
-            let delay = outcome.retryAfter ?? policy.delay(afterAttempt: attempts)
+            let delay = outcome.retryAfter.map(policy.bounded) ?? policy.delay(afterAttempt: attempts)
             let update = try connection.prepare(
                 """
                 UPDATE deliveries SET state = ?1, attempts = ?2, next_attempt_at = ?3, last_error = coalesce(?4, last_error), updated_at = ?5
@@ -102,6 +102,47 @@ final class DeliveryStore: Sendable {
             let last = connection.lastInsertRowID
             return (0..<Int64(destinations.count)).map { last - Int64(destinations.count) + 1 + $0 }
         }
+    }
+
+    /// What ``retryDead(_:configured:)`` found.
+    enum RetryOutcome: Sendable, Equatable {
+        case retried(destination: String)
+        case notFound
+        /// Only a dead delivery can be retried; this one is `state`.
+        case notDead(state: String)
+        /// Its destination is no longer in plugins.json: nothing would send it.
+        case destinationGone(String)
+    }
+
+    /// Makes dead delivery `id` pending again, its attempts reset and due now, when its destination is
+    /// among `configured`. Being its destination's oldest pending delivery, it goes out next, with its
+    /// `webhook-id` unchanged (so a receiver that did get an earlier attempt deduplicates it).
+    func retryDead(_ id: Int64, configured: Set<String>) async throws -> RetryOutcome {
+        let now = now
+        let outcome = try await database.groupedWrite { connection -> RetryOutcome in
+            let select = try connection.prepare("SELECT state, destination FROM deliveries WHERE id = ?")
+            defer { select.reset() }
+            try select.bind(1, id)
+            guard try select.step() else { return .notFound }
+            let (state, destination) = (select.text(0) ?? "", select.text(1) ?? "")
+            guard state == DeliveryState.dead.rawValue else { return .notDead(state: state) }
+            guard configured.contains(destination) else { return .destinationGone(destination) }
+            let update = try connection.prepare(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?1, updated_at = ?1 WHERE id = ?2")
+            try update.bind(1, now)
+            try update.bind(2, id)
+            try update.run()
+            return .retried(destination: destination)
+        }
+        if case .retried = outcome { created.ring() }
+        return outcome
+    }
+
+    /// Deletes delivered deliveries last updated `age` seconds ago or earlier, with their attempts
+    /// (ON DELETE CASCADE; dead and pending ones stay), `batch` per grouped write. Returns how many.
+    @discardableResult
+    func deleteDelivered(olderThan age: Double, batch: Int = 500) async throws -> Int {
+        try await database.deleteInBatches(from: "deliveries", where: "state = 'delivered' AND updated_at <= ?1", cutoff: now - Int64(age * 1000), batch: batch)
     }
 
     /// Deliveries, oldest first, optionally of one destination and state, each with its attempts.

@@ -23,6 +23,9 @@ final class DeliveryWorker: Sendable {
         var retryCap: Double = 3600
         /// Seconds one request may take.
         var timeout: Double = 10
+        /// Seconds delivered deliveries (and their attempts) are kept; deleted at start and hourly.
+        /// Dead and pending ones are kept.
+        var retainDelivered: Double = 7 * 86_400
 
         var retryPolicy: RetryPolicy { RetryPolicy(base: retryBase, cap: retryCap) }
     }
@@ -54,13 +57,14 @@ final class DeliveryWorker: Sendable {
         self.logger = logger
     }
 
-    /// Starts one loop per destination (once; not after shutdown).
+    /// Starts one loop per destination and the hourly retention (once; not after shutdown).
     func start() {
-        guard !targets.isEmpty else { return }
         state.withLock { state in
             guard state.service == nil, !state.stopping else { return }
             state.service = Task { [self] in
                 await withTaskGroup(of: Void.self) { group in
+                    // Also with no destination: deliveries to removed ones age out too.
+                    group.addTask { await self.deleteDeliveredHourly() }
                     for target in targets { group.addTask { await self.run(target) } }
                 }
                 self.state.withLock { $0.finished = true }
@@ -92,9 +96,11 @@ final class DeliveryWorker: Sendable {
     /// One destination's loop: send its oldest pending delivery when due, else wait.
     private func run(_ target: ForwardingTarget) async {
         let id = target.destination.id
-        while !isStopping && !Task.isCancelled {
+        while true {
+            // Read before the stopping check: a shutdown that begins after it rings a newer generation, so no wait below misses it.
             let generation = store.created.generation
             let stopGeneration = stopBell.generation
+            guard !isStopping && !Task.isCancelled else { return }
             let head: DueDelivery?
             do { head = try await store.head(destination: id) } catch {
                 logger.error("reading pending deliveries failed", [("destination", id), ("error", "\(error)")])
@@ -107,7 +113,8 @@ final class DeliveryWorker: Sendable {
             }
             let wait = head.nextAttemptAt - store.now
             if wait > 0 {
-                // Only a new head could change the plan, and new deliveries queue behind this one.
+                // New deliveries queue behind this one; a dead one retried by an admin (a lower id) goes
+                // out after this wait, ahead of it.
                 await stopBell.wait(since: stopGeneration, timeout: .milliseconds(wait))
                 continue
             }
@@ -116,6 +123,21 @@ final class DeliveryWorker: Sendable {
                 // Not recorded (storage trouble): pause rather than resend at once in a tight loop.
                 await stopBell.wait(since: stopGeneration, timeout: .seconds(1))
             }
+        }
+    }
+
+    /// Applies ``Configuration/retainDelivered`` now and every hour until shutdown begins.
+    private func deleteDeliveredHourly() async {
+        while true {
+            let stopGeneration = stopBell.generation  // Before the check, as in ``run(_:)``.
+            guard !isStopping && !Task.isCancelled else { return }
+            do {
+                let deleted = try await store.deleteDelivered(olderThan: configuration.retainDelivered)
+                if deleted > 0 { logger.info("deleted delivered deliveries past retention", [("deliveries", "\(deleted)")]) }
+            } catch {
+                logger.error("deleting delivered deliveries failed", [("error", "\(error)")])
+            }
+            await stopBell.wait(since: stopGeneration, timeout: .seconds(3600))
         }
     }
 
@@ -132,7 +154,7 @@ final class DeliveryWorker: Sendable {
             let delivered = (200..<300).contains(response.status)
             outcome = AttemptOutcome(
                 status: response.status, latencyMilliseconds: latency, error: delivered ? nil : "HTTP \(response.status)",
-                retryAfter: response.status == 429 ? response.retryAfter : nil)
+                retryAfter: [429, 503].contains(response.status) ? response.retryAfter : nil)
         } catch {
             let latency = Int64((System.monotonicNanoseconds() - start) / 1_000_000)
             let reason = (error as? OutboundError)?.reason ?? "\(error)"
@@ -168,10 +190,9 @@ final class DeliveryWorker: Sendable {
 
     /// What a destination receives: the event's id, provider, type, received_at (seconds) and payload.
     static func body(of event: StoredEvent) -> JSONValue {
-        let payload = (try? JSONValue.parse(event.payload)) ?? .string(event.payload)  // Stored by us as JSON; text only if the row was edited by hand.
-        return [
+        [
             "id": .number(Double(event.id)), "provider": .string(event.provider), "type": .string(event.type),
-            "received_at": .number(Double(event.receivedAt) / 1000), "payload": payload,
+            "received_at": .number(Double(event.receivedAt) / 1000), "payload": event.payloadJSON,
         ]
     }
 }

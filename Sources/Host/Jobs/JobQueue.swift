@@ -141,7 +141,7 @@ final class JobQueue: Sendable {
             case .failed(let message):
                 (retryDelay, error) = (policy.delay(afterAttempt: attempts), message)
             case .retry(let after, let reason):
-                (retryDelay, error) = (max(after, 0), reason)
+                (retryDelay, error) = (policy.bounded(after), reason)
             }
             if attempts >= maxAttempts {
                 try Self.update(connection, id, state: .dead, now: now, error: error)
@@ -207,29 +207,12 @@ final class JobQueue: Sendable {
     }
 
     /// Deletes succeeded and cancelled jobs last updated `age` seconds ago or earlier (dead jobs stay
-    /// until an admin acts), in batches of `batch`, each its own short transaction so event appends
-    /// on the shared writer never wait long. Returns how many it deleted.
+    /// until an admin acts), `batch` per grouped write, so event appends on the shared writer never
+    /// wait long. Returns how many it deleted.
     @discardableResult
     func deleteFinished(olderThan age: Double, batch: Int = 500) async throws -> Int {
-        let cutoff = now - Int64(age * 1000)
-        var deleted = 0
-        while true {
-            let count = try await database.write { connection in
-                try connection.transaction {
-                    let statement = try connection.prepare(
-                        """
-                        DELETE FROM jobs WHERE id IN (
-                            SELECT id FROM jobs WHERE state IN ('succeeded', 'cancelled') AND updated_at <= ? LIMIT ?)
-                        """)
-                    try statement.bind(1, cutoff)
-                    try statement.bind(2, Int64(batch))
-                    try statement.run()
-                    return connection.changes
-                }
-            }
-            deleted += count
-            if count < batch { return deleted }
-        }
+        try await database.deleteInBatches(
+            from: "jobs", where: "state IN ('succeeded', 'cancelled') AND updated_at <= ?1", cutoff: now - Int64(age * 1000), batch: batch)
     }
 
     /// The job `id`, if it exists.

@@ -60,4 +60,10 @@ struct RetryPolicy: Sendable {
         let exponential = min(cap, base * Double(1 << min(max(attempt - 1, 0), 30)))
         return exponential * (0.5 + min(max(random(), 0), 1) / 2)
     }
+
+    /// A wait someone else asked for (a handler's `.retry(after:)`, a `Retry-After` header), clamped to
+    /// `0...cap`: a huge or non-finite value can neither overflow the due time nor park the work for years.
+    func bounded(_ seconds: Double) -> Double {
+        seconds.isNaN ? 0 : min(max(seconds, 0), cap)
+    }
 }

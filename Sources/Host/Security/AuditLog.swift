@@ -3,25 +3,33 @@ import Foundation
 import PluginAPI
 import Synchronization
 
-/// The security audit log: its own SQLite connection on its own thread, so writes (BEGIN IMMEDIATE,
-/// fsync) never block a request or the cooperative pool. Recording is fire-and-forget; rows queued
-/// together are committed in one transaction (group commit); queries run on the same thread after
-/// everything recorded before them.
+/// The security audit log. It has no connection of its own: rows are written through the event
+/// log's single writer, as grouped writes that ride in its next group commit (one fsync shared with
+/// the webhooks committed alongside, never one of their own). Recording never blocks or suspends:
+/// rows are buffered in order, and one grouped write at a time takes the whole buffer. Queries run on
+/// the writer after every row recorded before them has committed.
 ///
 /// Flood-prone events (bad signatures, admin auth failures) go through ``recordThrottled(_:key:)``:
 /// the first per key and minute is written, the rest are counted and written as one summary row
 /// (`details.suppressed`) when the minute is over. Rows older than `retentionDays` are deleted at
-/// startup and hourly.
+/// startup and hourly, 500 per grouped write.
 final class AuditLog: Sendable {
-    /// Work for the audit thread, in order.
-    private enum Job {
-        case insert(AuditEvent, timestamp: Int64)
-        case run(@Sendable (SQLiteConnection) -> Void)
+    /// Rows recorded and not yet taken by a grouped write.
+    private struct Buffer {
+        var rows: [Row] = []
+        /// Whether a grouped write that will take `rows` is queued (so `record` queues no other).
+        var flushQueued = false
+        var closed = false
     }
 
-    private struct Jobs {
-        var pending: [Job] = []
-        var closed = false
+    private struct Row {
+        let event: AuditEvent
+        let timestamp: Int64
+    }
+
+    /// The rows one grouped write took, so its completion can report them if the commit failed.
+    private final class TakenRows: Sendable {
+        let rows = Mutex<[Row]?>(nil)
     }
 
     /// One throttling key's current minute.
@@ -31,33 +39,58 @@ final class AuditLog: Sendable {
         var suppressed: Int
     }
 
-    private let jobs = Mutex(Jobs())
+    private struct Background {
+        var startupRetention: Task<Void, Never>?
+        var maintenance: Task<Void, Never>?
+    }
+
+    private let buffer = Mutex(Buffer())
     private let windows = Mutex<[String: Window]>([:])
-    private let wake = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
+    private let background = Mutex(Background())
+    private let database: EventLog
     private let clock: any WallClock
     private let logger: Logger
     let retentionDays: Int
     /// Most throttling keys held; beyond it, new keys share one overflow key per event type.
     private let maximumWindows: Int
+    private static let retentionBatch = 500
 
-    /// Opens the database in `dataDirectory`, applies retention and starts the writer thread.
-    init(dataDirectory: URL, retentionDays: Int, clock: any WallClock, logger: Logger, maximumWindows: Int = 10_000) throws {
-        let connection = try Database.openWriter(dataDirectory: dataDirectory)
+    /// Writes through `database`'s writer; applies retention now and hourly, and writes finished
+    /// throttling minutes' summaries every minute, until ``close()``.
+    init(database: EventLog, retentionDays: Int, clock: any WallClock, logger: Logger, maximumWindows: Int = 10_000) {
+        self.database = database
         self.retentionDays = retentionDays
         self.maximumWindows = maximumWindows
         self.clock = clock
         self.logger = logger
-        WriterBox.startThread(named: "atom-hub.audit", owning: connection) { [self] connection in
-            run(connection)
-            finished.signal()
+        let startupRetention = Task { [self] in await applyRetention() }
+        let maintenance = Task { [self] in
+            var minutes = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(60))  // Cancellation ends the sleep at once.
+                if Task.isCancelled { return }
+                flushFinishedWindows()
+                minutes += 1
+                if minutes % 60 == 0 { await applyRetention() }
+            }
         }
-        enqueue(.run { [self] connection in applyRetention(connection) })
+        background.withLock { $0 = Background(startupRetention: startupRetention, maintenance: maintenance) }
     }
 
     /// Writes `event` (asynchronously, in order).
     func record(_ event: AuditEvent) {
-        enqueue(.insert(event, timestamp: milliseconds()))
+        let row = Row(event: event, timestamp: milliseconds())
+        let queue: Bool? = buffer.withLock { buffer in
+            guard !buffer.closed else { return nil }
+            buffer.rows.append(row)
+            defer { buffer.flushQueued = true }
+            return !buffer.flushQueued
+        }
+        switch queue {
+        case nil: logger.error("an audit event recorded after the audit log closed is not written", [("event_type", event.type.rawValue)])
+        case true?: queueFlush()
+        case false?: break  // The queued grouped write has not taken the buffer yet: it takes this row too.
+        }
     }
 
     /// Writes `event` unless another with the same `key` was written this minute; those are counted instead.
@@ -103,30 +136,34 @@ final class AuditLog: Sendable {
         return event
     }
 
-    /// Rows matching `filter`, newest first; runs after every earlier `record`.
+    /// Rows matching `filter`, newest first; runs after every earlier `record` has committed and
+    /// after the startup retention pass.
     func query(_ filter: AuditFilter) async throws -> [AuditRecord] {
-        try await withCheckedThrowingContinuation { continuation in
-            let accepted = enqueue(.run { connection in
-                continuation.resume(with: Result { try Self.select(filter, on: connection) })
-            })
-            if !accepted { continuation.resume(throwing: EventLogError(description: "the audit log is closed")) }
-        }
+        await background.withLock { $0.startupRetention }?.value
+        return try await database.write { connection in try Self.select(filter, on: connection) }
     }
 
-    /// Writes pending summaries, finishes queued writes and stops the thread.
+    /// Writes pending summaries, stops the background work, and returns once every row recorded
+    /// before it has committed (or its failure has been logged). Call before closing the event log.
     func close() {
         let summaries = windows.withLock { windows in
             defer { windows.removeAll() }
             return windows.values.compactMap(Self.summary)
         }
         summaries.forEach(record)
-        let alreadyClosed = jobs.withLock { state in
-            defer { state.closed = true }
-            return state.closed
+        let alreadyClosed = buffer.withLock { buffer in
+            defer { buffer.closed = true }
+            return buffer.closed
         }
         guard !alreadyClosed else { return }
-        wake.signal()
-        finished.wait()
+        background.withLock { background in
+            background.startupRetention?.cancel()
+            background.maintenance?.cancel()
+        }
+        // Grouped writes complete in order: once this one has, every earlier one has too.
+        let flushed = DispatchSemaphore(value: 0)
+        queueFlush { flushed.signal() }
+        flushed.wait()
     }
 
     // MARK: - SQL, shared with the CLI (which writes its rows inside its own transactions)
@@ -177,79 +214,46 @@ final class AuditLog: Sendable {
         return records
     }
 
-    // MARK: - Writer thread
+    // MARK: - Writing through the event log
 
-    @discardableResult
-    private func enqueue(_ job: Job) -> Bool {
-        let accepted = jobs.withLock { state in
-            guard !state.closed else { return false }
-            state.pending.append(job)
-            return true
-        }
-        if accepted { wake.signal() }
-        return accepted
-    }
-
-    private func run(_ connection: SQLiteConnection) {
-        var lastFlush = System.monotonicNanoseconds()
-        var lastRetention = lastFlush
-        while true {
-            _ = wake.wait(timeout: .now() + .seconds(60))
-            let now = System.monotonicNanoseconds()
-            if now - lastFlush >= 60_000_000_000 {
-                flushFinishedWindows()
-                lastFlush = now
-            }
-            if now - lastRetention >= 3_600_000_000_000 {
-                applyRetention(connection)
-                lastRetention = now
-            }
-            let (batch, closed) = jobs.withLock { state in
-                defer { state.pending.removeAll() }
-                return (state.pending, state.closed)
-            }
-            var rows: [(AuditEvent, Int64)] = []
-            for job in batch {
-                switch job {
-                case .insert(let event, let timestamp):
-                    rows.append((event, timestamp))
-                case .run(let work):
-                    commit(rows, on: connection)
-                    rows.removeAll()
-                    work(connection)
+    /// Queues a grouped write that takes every buffered row and inserts it in the event log's next
+    /// transaction; a failure is logged with the rows it lost (the audit log never fails a request).
+    private func queueFlush(then done: (@Sendable () -> Void)? = nil) {
+        let taken = TakenRows()
+        database.submitGroupedWrite({ [self] connection in
+            let rows = takeBuffered()
+            taken.rows.withLock { $0 = rows }
+            for row in rows { try Self.insert(row.event, timestamp: row.timestamp, on: connection) }
+        }) { [self] result in
+            if case .failure(let error) = result {
+                // Never applied: the rows are still buffered, and no other grouped write was queued for them.
+                let lost = taken.rows.withLock { $0 } ?? takeBuffered()
+                if let first = lost.first {
+                    logger.error(
+                        "audit rows could not be written",
+                        [("rows", "\(lost.count)"), ("first_event_type", first.event.type.rawValue), ("error", "\(error)")])
                 }
             }
-            commit(rows, on: connection)
-            if closed { return }
+            done?()
         }
     }
 
-    /// Writes `rows` in one transaction; a failure is logged (the audit log never fails a request).
-    private func commit(_ rows: [(AuditEvent, Int64)], on connection: SQLiteConnection) {
-        guard !rows.isEmpty else { return }
-        do {
-            try connection.transaction {
-                for (event, timestamp) in rows { try Self.insert(event, timestamp: timestamp, on: connection) }
+    /// Empties the buffer for the grouped write that writes its rows.
+    private func takeBuffered() -> [Row] {
+        buffer.withLock { buffer in
+            defer {
+                buffer.rows.removeAll()
+                buffer.flushQueued = false
             }
-        } catch {
-            logger.error("audit rows could not be written", [("rows", "\(rows.count)"), ("first_event_type", rows[0].0.type.rawValue), ("error", "\(error)")])
+            return buffer.rows
         }
     }
 
-    private func applyRetention(_ connection: SQLiteConnection) {
-        let cutoff = milliseconds() - Int64(retentionDays) * 86_400_000
+    /// Deletes rows older than `retentionDays`, `retentionBatch` per grouped write so no commit grows large.
+    private func applyRetention() async {
         do {
-            // In batches, each its own short transaction: the event log's writer shares this database
-            // and must never wait long for the write lock behind a large delete.
-            let statement = try connection.prepare(
-                "DELETE FROM security_audit_log WHERE id IN (SELECT id FROM security_audit_log WHERE timestamp < ? LIMIT 500)")
-            var deleted = 0
-            repeat {
-                statement.reset()
-                try statement.bind(1, cutoff)
-                try statement.run()
-                deleted += connection.changes
-            } while connection.changes == 500
+            let deleted = try await database.deleteInBatches(
+                from: "security_audit_log", where: "timestamp < ?1", cutoff: milliseconds() - Int64(retentionDays) * 86_400_000, batch: Self.retentionBatch)
             if deleted > 0 {
                 logger.info("deleted audit rows past retention", [("rows", "\(deleted)"), ("retention_days", "\(retentionDays)")])
             }

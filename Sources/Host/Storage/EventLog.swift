@@ -118,24 +118,33 @@ final class EventLog: Sendable {
     /// `body` runs in a savepoint: if it throws, only its own changes are rolled back.
     func groupedWrite<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let write = GroupedWrite(
-                apply: { connection in
-                    let result = Result { try Self.savepoint(connection) { try body(connection) } }
-                    return { committed in
-                        continuation.resume(with: committed ? result : .failure(EventLogError(description: "the write's transaction did not commit")))
-                    }
-                },
-                abandon: { continuation.resume(throwing: EventLogError(description: "the write's transaction did not commit")) })
-            let accepted = queue.withLock { state in
-                guard !state.closed else { return false }
-                state.grouped.append(write)
-                return true
-            }
-            if accepted {
-                wakeWriter.signal()
-            } else {
-                continuation.resume(throwing: EventLogError(description: "the event log is closed"))
-            }
+            submitGroupedWrite(body) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// ``groupedWrite(_:)`` without waiting: queues `body` at once, in call order, and calls
+    /// `completion` on the writer thread once the transaction's outcome is known (for callers that
+    /// must not block or suspend, such as the audit log).
+    func submitGroupedWrite<T: Sendable>(
+        _ body: @escaping @Sendable (SQLiteConnection) throws -> T, completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        let write = GroupedWrite(
+            apply: { connection in
+                let result = Result { try Self.savepoint(connection) { try body(connection) } }
+                return { committed in
+                    completion(committed ? result : .failure(EventLogError(description: "the write's transaction did not commit")))
+                }
+            },
+            abandon: { completion(.failure(EventLogError(description: "the write's transaction did not commit"))) })
+        let accepted = queue.withLock { state in
+            guard !state.closed else { return false }
+            state.grouped.append(write)
+            return true
+        }
+        if accepted {
+            wakeWriter.signal()
+        } else {
+            completion(.failure(EventLogError(description: "the event log is closed")))
         }
     }
 
