@@ -68,20 +68,24 @@ struct OAuthFlowTests {
         }
     }
 
-    @Test("user_id must match ^[A-Za-z0-9_-]{1,64}$ (400) and name an existing user (404)")
+    @Test("user_id must match ^[A-Za-z0-9_-]{1,64}$ (400 at authorize and at the link API) and name an existing user (404); identity headers change nothing")
     func userChecks() async throws {
         try await OAuthFixture.withOAuthHub(.slack) { hub, _ in
             for bad in ["", "a b", "alice.smith", "ü", String(repeating: "a", count: 65), "../x"] {
-                let response = try await OAuthFixture.authorize(hub, "slack", user: bad)
+                let response = try await OAuthFixture.authorizeBare(hub, "slack", user: bad)
                 #expect(response.status == 400 && response.errorCode == "invalid_user_id", "\(bad)")
             }
-            let unknown = try await OAuthFixture.authorize(hub, "slack", user: "nobody")
+            for bad in ["a b", "alice.smith", "ü", String(repeating: "a", count: 65)] {
+                let response = try await OAuthFixture.link(hub, "slack", user: bad)
+                #expect(response.status == 400 && response.errorCode == "invalid_user_id", "\(bad)")
+            }
+            let unknown = try await OAuthFixture.link(hub, "slack", user: "nobody")
             #expect(unknown.status == 404 && unknown.errorCode == "unknown_user")
             // A header claiming an identity changes nothing.
             let claimed = try await hub.request(
                 "GET", "/oauth/slack/authorize?user_id=nobody&redirect_uri=" + FormURLEncoded.percentEncode(OAuthFixture.appRedirect),
-                headers: [("X-User-ID", "alice"), ("X-Forwarded-User", "alice")])
-            #expect(claimed.status == 404)
+                headers: [("X-User-ID", "alice"), ("X-Forwarded-User", "alice"), ("Authorization", "Bearer \(TestHub.adminToken)")])
+            #expect(claimed.status == 403 && claimed.errorCode == "link_required")
             #expect(try await hub.admin("/api/admin/users").json()["users"]?.arrayValue?.isEmpty == true)
         }
     }

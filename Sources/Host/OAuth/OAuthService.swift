@@ -89,13 +89,16 @@ final class OAuthService: Sendable {
     }
 
     /// The hub's callback for `provider`, as registered with the provider: `<public URL>/oauth/<provider>/callback`.
-    func callbackURL(_ provider: String) throws(HTTPError) -> String {
+    func callbackURL(_ provider: String) throws(HTTPError) -> String { try hubURL(provider, "callback") }
+
+    /// `<public URL>/oauth/<provider>/<endpoint>`; 503 `oauth_not_configured` without a public URL.
+    func hubURL(_ provider: String, _ endpoint: String) throws(HTTPError) -> String {
         guard var base = publicBaseURL, base.hasPrefix("https://") || base.hasPrefix("http://") else {
             throw HTTPError(
                 status: 503, error: "oauth_not_configured", detail: "OAuth needs the hub's public URL for its callback: set --public-url or ATOM_PUBLIC_URL")
         }
         while base.hasSuffix("/") { base.removeLast() }
-        return "\(base)/oauth/\(provider)/callback"
+        return "\(base)/oauth/\(provider)/\(endpoint)"
     }
 
     /// The URIs in `OAUTH_ALLOWED_REDIRECT_URIS` that may be used (see ``redirectURIs(_:)``).

@@ -22,6 +22,8 @@ struct AuditEvent: Sendable {
         case oauthConnected = "oauth_connected"
         case oauthRefreshFailed = "oauth_refresh_failed"
         case oauthConnectionDeleted = "oauth_connection_deleted"
+        case oauthLinkIssued = "oauth_link_issued"
+        case oauthLinkRejected = "oauth_link_rejected"
     }
 
     enum Severity: String, Sendable, CaseIterable {
