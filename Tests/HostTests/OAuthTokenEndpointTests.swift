@@ -67,4 +67,21 @@ struct OAuthTokenEndpointTests {
             for line in hub.logs.all { #expect(!line.contains("leaked-marker"), "\(line.prefix(200))") }
         }
     }
+
+    @Test("HubSpot's v1 refusal {\"status\": \"BAD_REFRESH_TOKEN\"} ends in needs_reauth under that code, without its message")
+    func hubSpotRefusal() async throws {
+        let clock = ManualClock(1_800_000_000)
+        try await OAuthFixture.withOAuthHub(.hubspot, clock: clock) { hub, fake in
+            _ = try await OAuthFixture.connect(hub, fake, .hubspot)
+            fake.answerTokenRequests(with: .json(["status": "BAD_REFRESH_TOKEN", "message": .string(TokenAnswer.marker)], status: 400))
+            clock.advance(by: 3300)
+            _ = try await hub.hub.jobWorkers.runDueJobs()
+            #expect(try await OAuthFixture.eventually { try await OAuthFixture.connections(hub).first?["status"] == "needs_reauth" })
+            let connection = try #require(try await OAuthFixture.connections(hub).first)
+            #expect(connection["last_error"]?.stringValue?.contains("bad_refresh_token") == true)
+            let rows = try await OAuthFixture.auditRows(hub, .oauthRefreshFailed)
+            #expect(rows.first?["details"]?["error"] == "bad_refresh_token")
+            #expect(!(try await hub.admin("/api/admin/connections").text.contains("leaked-marker")))
+        }
+    }
 }

@@ -98,14 +98,15 @@ struct TokenEndpoint: Sendable {
 
     /// Error codes that blame the hub's client credentials, not the user's grant (RFC 6749 §5.2; Slack's
     /// names): a refresh failing with one is retried, so fixing the configuration saves every connection.
-    static let clientErrors: Set<String> = ["invalid_client", "unauthorized_client", "invalid_client_id", "bad_client_secret"]
+    static let clientErrors: Set<String> = ["invalid_client", "unauthorized_client", "invalid_client_id", "bad_client_secret", "bad_client_id"]
 
     /// The error of a failed response: transient for 429, 5xx and client-credential errors, otherwise
     /// refused with the provider's code (never its description, which may echo what was sent).
     private static func failure(_ response: OutboundResponse) -> TokenEndpointError {
         if response.status == 429 || response.status >= 500 { return .transient("HTTP \(response.status)") }
         let body = response.body.count <= maximumResponseBytes ? try? JSONValue.parse(response.body) : nil
-        let code = sanitize(body?["error"]?.stringValue ?? "http_\(response.status)")
+        // RFC 6749 `error`; HubSpot's v1 token endpoint answers `{"status": "BAD_REFRESH_TOKEN", "message": …}` instead.
+        let code = sanitize(body?["error"]?.stringValue ?? body?["status"]?.stringValue ?? "http_\(response.status)")
         if clientErrors.contains(code) { return .transient("the provider refused the hub's client credentials (\(response.status) \(code)): check the client id and secret") }
         return .refused(code: code, status: response.status)
     }
