@@ -47,7 +47,7 @@ struct OAuthTokenEndpointTests {
         }
     }
 
-    @Test("A refresh answered by an unreadable success, a 5xx or a refusal of the hub's own client credentials is retried: the connection stays active, no needs_reauth", arguments: [
+    @Test("A refresh answered by an unreadable success, a 5xx or a refusal of the hub's own client credentials is retried: the connection stays active (last_error says why), no needs_reauth", arguments: [
         TokenAnswer.all[0], TokenAnswer.all[1], TokenAnswer.all[3], TokenAnswer.all[5],
     ])
     func transientRefresh(_ answer: TokenAnswer) async throws {
@@ -63,6 +63,7 @@ struct OAuthTokenEndpointTests {
             #expect(retried, "the refresh job is queued again for a later attempt")
             let connection = try #require(try await OAuthFixture.connections(hub).first)
             #expect(connection["status"] == "active")
+            #expect(connection["last_error"]?.stringValue?.hasPrefix("refresh failed, will be retried") == true, "the admin API shows why")
             #expect(try await OAuthFixture.auditRows(hub, .oauthRefreshFailed).isEmpty)
             for line in hub.logs.all { #expect(!line.contains("leaked-marker"), "\(line.prefix(200))") }
         }

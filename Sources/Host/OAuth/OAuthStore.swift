@@ -233,6 +233,20 @@ struct OAuthStore: Sendable {
         }
     }
 
+    /// Records why the last refresh of a connection still at `generation` failed, leaving it active
+    /// (the refresh is retried); the admin API shows it as `last_error`.
+    func recordRefreshError(id: Int64, generation: Int64, error: String, now: Int64) async throws {
+        try await transaction { connection in
+            let update = try connection.prepare(
+                "UPDATE oauth_connections SET last_error = ?, updated_at = ? WHERE id = ? AND generation = ? AND status = 'active'")
+            try update.bind(1, error)
+            try update.bind(2, now)
+            try update.bind(3, id)
+            try update.bind(4, generation)
+            try update.run()
+        }
+    }
+
     /// Deletes the connection and its sealed tokens; returns whether it existed.
     func delete(id: Int64) async throws -> Bool {
         try await transaction { connection in
