@@ -23,6 +23,7 @@ extension OAuthService {
         guard try await users.user(userID) != nil else {
             throw HTTPError(status: 404, error: "unknown_user", detail: "no user '\(userID)'; create it first with POST /api/admin/users")
         }
+        _ = try await keyring.key()  // No link that authorize would refuse for want of a token store.
         let token = OAuthState.make()
         let link = AuthorizeLink(provider: provider, userID: userID, redirectURI: redirectURI, expiresAt: now + Int64(OAuthState.lifetime * 1000))
         guard try await store.insertLink(hash: OAuthState.hash(token), link, now: now) else {
