@@ -68,13 +68,15 @@ struct OAuthFlowTests {
         }
     }
 
-    @Test("user_id must match ^[A-Za-z0-9_-]{1,64}$ (400 at authorize and at the link API) and name an existing user (404); identity headers change nothing")
+    @Test("user_id must match ^[A-Za-z0-9_-]{1,64}$ (400 at authorize, audited, and at the link API) and name an existing user (404); identity headers change nothing")
     func userChecks() async throws {
         try await OAuthFixture.withOAuthHub(.slack) { hub, _ in
             for bad in ["", "a b", "alice.smith", "ü", String(repeating: "a", count: 65), "../x"] {
                 let response = try await OAuthFixture.authorizeBare(hub, "slack", user: bad)
                 #expect(response.status == 400 && response.errorCode == "invalid_user_id", "\(bad)")
             }
+            let audited = try await OAuthFixture.auditRows(hub, .oauthAuthorizeRejected)
+            #expect(audited.count == 1 && audited.first?["details"]?["reason"] == "invalid_user_id", "audited, one row per reason and address a minute")
             for bad in ["a b", "alice.smith", "ü", String(repeating: "a", count: 65)] {
                 let response = try await OAuthFixture.link(hub, "slack", user: bad)
                 #expect(response.status == 400 && response.errorCode == "invalid_user_id", "\(bad)")

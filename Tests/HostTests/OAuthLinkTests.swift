@@ -25,7 +25,7 @@ struct OAuthLinkTests {
         let response = try await hub.request("GET", target)
         #expect(response.status == 403 && response.errorCode == reason, "\(response.text)", sourceLocation: sourceLocation)
         #expect(response.header("Location") == nil, sourceLocation: sourceLocation)
-        let rows = try await OAuthFixture.auditRows(hub, .oauthLinkRejected)
+        let rows = try await OAuthFixture.auditRows(hub, .oauthAuthorizeRejected)
         #expect(rows.contains { $0["details"]?["reason"]?.stringValue == reason }, "no audit row for \(reason)", sourceLocation: sourceLocation)
     }
 

@@ -11,7 +11,7 @@ extension OAuthService {
         let client = try client(provider)
         let query = request.queryParameters
         guard let userID = query["user_id"], UserStore.isValidID(userID) else {
-            throw HTTPError(status: 400, error: "invalid_user_id", detail: "user_id must match ^[A-Za-z0-9_-]{1,64}$")
+            throw rejectAuthorize(request, provider: provider, status: 400, reason: "invalid_user_id", detail: "user_id must match ^[A-Za-z0-9_-]{1,64}$")
         }
         let redirectURI = query["redirect_uri"] ?? ""
         try checkRedirect(redirectURI, provider: provider, request: request)
@@ -19,7 +19,7 @@ extension OAuthService {
         let callbackURL = try callbackURL(provider)
         if link == nil {
             guard allowsTemporaryUsers else {
-                throw rejectLink(
+                throw rejectAuthorize(
                     request, provider: provider, reason: "link_required",
                     detail: "open the single-use link your app gets from POST /api/admin/users/{id}/oauth-links; a bare user_id is not accepted")
             }
@@ -43,7 +43,7 @@ extension OAuthService {
                 detail: "user '\(userID)' has \(OAuthStore.maximumPending) unfinished \(provider) authorizations; finish one or wait up to 10 minutes",
                 headers: ["Retry-After": "\(Int(OAuthState.lifetime))"])
         case .linkRejected(let rejection):
-            throw rejectLink(request, provider: provider, reason: rejection.rawValue, detail: rejection.detail)
+            throw rejectAuthorize(request, provider: provider, reason: rejection.rawValue, detail: rejection.detail)
         }
     }
 

@@ -41,11 +41,12 @@ extension OAuthService {
         return response
     }
 
-    /// A 403 for an authorize request without a valid link, audited (one row per reason and address a minute).
-    func rejectLink(_ request: Request, provider: String, reason: String, detail: String) -> HTTPError {
+    /// A refused authorize request (403 without a valid link), audited as `oauth_authorize_rejected`
+    /// (one row per reason and address a minute).
+    func rejectAuthorize(_ request: Request, provider: String, status: Int = 403, reason: String, detail: String) -> HTTPError {
         audit.recordThrottled(
-            AuditEvent(.oauthLinkRejected, severity: .warning, request: request, details: ["provider": .string(provider), "reason": .string(reason)]),
-            key: "link|\(reason)|\(request.remoteAddress)")
-        return HTTPError(status: 403, error: reason, detail: detail)
+            AuditEvent(.oauthAuthorizeRejected, severity: .warning, request: request, details: ["provider": .string(provider), "reason": .string(reason)]),
+            key: "authorize|\(reason)|\(request.remoteAddress)")
+        return HTTPError(status: status, error: reason, detail: detail)
     }
 }

@@ -23,7 +23,7 @@ struct AuditEvent: Sendable {
         case oauthRefreshFailed = "oauth_refresh_failed"
         case oauthConnectionDeleted = "oauth_connection_deleted"
         case oauthLinkIssued = "oauth_link_issued"
-        case oauthLinkRejected = "oauth_link_rejected"
+        case oauthAuthorizeRejected = "oauth_authorize_rejected"
     }
 
     enum Severity: String, Sendable, CaseIterable {
