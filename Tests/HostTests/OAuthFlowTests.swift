@@ -7,7 +7,7 @@ import Testing
 
 @Suite("OAuth: authorize and callback against a local fake provider")
 struct OAuthFlowTests {
-    @Test("The full flow for each provider: authorize 302 with client id, scopes, state and PKCE where supported; the fake checks the verifier; the browser gets back only a success flag", arguments: OAuthCase.all)
+    @Test("The full flow for each provider: authorize 302 with client id, scopes, state and PKCE where supported; the fake checks the verifier; the browser gets back only a success flag; no token, state or verifier in any file or log line", arguments: OAuthCase.all)
     func fullFlow(_ oauthCase: OAuthCase) async throws {
         try await OAuthFixture.withOAuthHub(oauthCase) { hub, fake in
             let (parameters, final) = try await OAuthFixture.connect(hub, fake, oauthCase)
@@ -51,6 +51,8 @@ struct OAuthFlowTests {
             // Tokens, the state and the verifier appear in no file of the data dir (database, -wal, -shm, key files).
             let needles = fake.issuedTokens + fake.receivedVerifiers + [parameters["state"] ?? ""]
             #expect(try OAuthFixture.files(in: hub.dataDirectory, containing: needles) == [])
+            // ...nor in any log line.
+            for line in hub.logs.all { #expect(!needles.contains { line.contains($0) }, "\(line.prefix(200))") }
         }
     }
 

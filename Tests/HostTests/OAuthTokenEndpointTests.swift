@@ -47,6 +47,21 @@ struct OAuthTokenEndpointTests {
         }
     }
 
+    @Test("A token endpoint that cannot be reached ends the callback in token_exchange_failed naming only the host, never a 500")
+    func unreachableExchange() async throws {
+        try await OAuthFixture.withOAuthHub(.teams) { hub, fake in
+            try await OAuthFixture.createUser(hub, "alice")
+            let callback = try await OAuthFixture.consent(fake, location: try #require(try await OAuthFixture.authorize(hub, "teams", user: "alice").header("Location")))
+            await fake.stop()  // Nothing listens on its port any more (stopping again at the end is a no-op).
+            let response = try await hub.request("GET", callback)
+            #expect(response.status == 302, "\(response.text)")
+            #expect(OAuthFixture.query(try #require(response.header("Location")))["error"] == "token_exchange_failed")
+            let reason = try await OAuthFixture.auditRows(hub, .oauthTokenExchangeFailed).first?["details"]?["reason"]?.stringValue
+            #expect(reason == "the provider could not be reached or failed: request to 127.0.0.1:\(fake.port) failed")
+            #expect(try await OAuthFixture.connections(hub).isEmpty)
+        }
+    }
+
     @Test("A refresh answered by an unreadable success, a 5xx or a refusal of the hub's own client credentials is retried: the connection stays active (last_error says why), no needs_reauth", arguments: [
         TokenAnswer.all[0], TokenAnswer.all[1], TokenAnswer.all[3], TokenAnswer.all[5],
     ])
