@@ -70,6 +70,19 @@ struct OAuthFlowTests {
         }
     }
 
+    @Test("A redirect_uri taken off the allow-list while the user is at the provider is not used: the callback answers 400 without Location, audited, and exchanges nothing")
+    func redirectRemovedMeanwhile() async throws {
+        try await OAuthFixture.withOAuthHub(.gmail) { hub, fake in
+            try await OAuthFixture.createUser(hub, "alice")
+            let callback = try await OAuthFixture.consent(fake, location: try #require(try await OAuthFixture.authorize(hub, "gmail", user: "alice").header("Location")))
+            hub.environment[OAuthService.allowedRedirectsVariable] = "https://other.example.test/back"
+            let response = try await hub.request("GET", callback)
+            #expect(response.status == 400 && response.errorCode == "redirect_uri_not_allowed" && response.header("Location") == nil)
+            #expect(try await OAuthFixture.auditRows(hub, .oauthRedirectRejected).count == 1)
+            #expect(fake.exchanges.isEmpty && fake.issuedTokens.isEmpty)
+        }
+    }
+
     @Test("user_id must match ^[A-Za-z0-9_-]{1,64}$ (400 at authorize, audited, and at the link API) and name an existing user (404); identity headers change nothing")
     func userChecks() async throws {
         try await OAuthFixture.withOAuthHub(.slack) { hub, _ in

@@ -95,6 +95,8 @@ extension OAuthService {
         guard now < pending.expiresAt else {
             throw rejectState(request, provider: provider, reason: "state_expired", detail: "the authorization took longer than 10 minutes; start again")
         }
+        // The allow-list is read at each use: a URI removed while the user was at the provider is not used.
+        try checkRedirect(pending.redirectURI, provider: provider, request: request)
         let details: JSONObject = ["provider": .string(provider), "user": .string(pending.userID)]
         if let error = query["error"] ?? (query["code"]?.isEmpty == false ? nil : "missing_code") {
             let code = TokenEndpoint.sanitize(error)
