@@ -78,7 +78,7 @@ struct OAuthTokenEndpointTests {
             #expect(retried, "the refresh job is queued again for a later attempt")
             let connection = try #require(try await OAuthFixture.connections(hub).first)
             #expect(connection["status"] == "active")
-            #expect(connection["last_error"]?.stringValue?.hasPrefix("refresh failed, will be retried") == true, "the admin API shows why")
+            #expect(connection["last_error"]?.stringValue?.hasPrefix("the last refresh attempt failed") == true, "the admin API shows why")
             #expect(try await OAuthFixture.auditRows(hub, .oauthRefreshFailed).isEmpty)
             for line in hub.logs.all { #expect(!line.contains("leaked-marker"), "\(line.prefix(200))") }
         }

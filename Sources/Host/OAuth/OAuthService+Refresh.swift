@@ -43,7 +43,7 @@ extension OAuthService {
             logger.warning("OAuth refresh refused; the connection needs re-authorization", metadata + [("error", code)])
             return .fatal(reason)
         } catch TokenEndpointError.transient(let reason) {
-            try await store.recordRefreshError(id: id, generation: generation, error: "refresh failed, will be retried: \(reason)", now: now)
+            try await store.recordRefreshError(id: id, generation: generation, error: "the last refresh attempt failed: \(reason)", now: now)
             logger.warning("OAuth refresh failed; it will be retried", metadata + [("reason", reason)])
             throw TokenEndpointError.transient(reason)  // Retried with the queue's backoff.
         }
