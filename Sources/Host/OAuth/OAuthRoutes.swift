@@ -5,11 +5,11 @@ import PluginAPI
 /// - `POST /api/admin/users/{id}/oauth-links` → a single-use authorize link for the user's browser.
 /// - `GET /oauth/{provider}/authorize?user_id=…&redirect_uri=…&link=…` → 302 to the provider.
 /// - `GET /oauth/{provider}/callback?code=…&state=…` → 302 back to the allowed `redirect_uri`.
+/// - `GET /api/admin/connections?provider=&user_id=&status=` → connections, never tokens.
+/// - `DELETE /api/admin/connections/{id}` → revoke at the provider where supported, then delete.
 ///
 /// Every answer of the two browser routes, errors included, carries `Cache-Control: no-store` and
 /// `Referrer-Policy: no-referrer`: their URLs hold a link token, a code or a state.
-/// - `GET /api/admin/connections?provider=&user_id=&status=` → connections, never tokens.
-/// - `DELETE /api/admin/connections/{id}` → revoke at the provider where supported, then delete.
 struct OAuthRoutes {
     let service: OAuthService
 

@@ -24,7 +24,8 @@ extension OAuthService {
             throw HTTPError(status: 404, error: "unknown_user", detail: "no user '\(userID)'; create it first with POST /api/admin/users")
         }
         _ = try await keyring.key()  // No link that authorize would refuse for want of a token store.
-        let token = OAuthState.make()
+        let token = OAuthState.make()  // 32 random bytes, like a state; only its hash is stored.
+        let now = self.now
         let link = AuthorizeLink(provider: provider, userID: userID, redirectURI: redirectURI, expiresAt: now + Int64(OAuthState.lifetime * 1000))
         guard try await store.insertLink(hash: OAuthState.hash(token), link, now: now) else {
             throw HTTPError(
