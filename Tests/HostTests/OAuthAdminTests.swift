@@ -96,7 +96,7 @@ struct OAuthAdminTests {
         #expect(stderr.contains("ALLOW_DEV_TEMP_USERS"), "\(stderr)")
     }
 
-    @Test("ALLOW_DEV_TEMP_USERS=true in development admits a bare authorize and creates unknown users as temporary, loudly logged and audited")
+    @Test("ALLOW_DEV_TEMP_USERS=true in development admits a bare authorize (still checking a link when one is given) and creates unknown users as temporary, loudly logged and audited")
     func temporaryUsersInDevelopment() async throws {
         try await OAuthFixture.withOAuthHub(.gmail, environment: ["ENVIRONMENT": "development", "ALLOW_DEV_TEMP_USERS": "true"]) { hub, _ in
             #expect(hub.logs.all.contains { $0.hasPrefix("warning") && $0.contains("ALLOW_DEV_TEMP_USERS") && $0.contains("TEMPORARY USERS") })
@@ -107,6 +107,10 @@ struct OAuthAdminTests {
             #expect(users?.first?["id"] == "visitor" && users?.first?["temporary"] == true)
             #expect(hub.logs.all.contains { $0.hasPrefix("warning") && $0.contains("TEMPORARY USER CREATED") && $0.contains("visitor") })
             #expect(try await OAuthFixture.auditRows(hub, .temporaryUserCreated).count == 1)
+            // A link, when given, is still checked: a forged one does not fall back to the bare form.
+            let forged = try await hub.request(
+                "GET", "/oauth/gmail/authorize?" + FormURLEncoded.encode([("user_id", "visitor"), ("redirect_uri", OAuthFixture.appRedirect), ("link", "forged")]))
+            #expect(forged.status == 403 && forged.errorCode == "invalid_link")
         }
         // Any other value does not enable them.
         try await OAuthFixture.withOAuthHub(.gmail, environment: ["ALLOW_DEV_TEMP_USERS": "1"]) { hub, _ async throws in
