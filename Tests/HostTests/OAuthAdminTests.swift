@@ -39,7 +39,7 @@ struct OAuthAdminTests {
         }
     }
 
-    @Test("Users: created by the admin API (201), duplicates 409, invalid ids 400, listed")
+    @Test("Users: created by the admin API (201), duplicates 409, invalid ids and malformed bodies 400 (non-object, non-string or control characters in display_name, unknown members), listed")
     func users() async throws {
         try await OAuthFixture.withOAuthHub(.slack) { hub, _ in
             let headers = OAuthFixture.adminHeaders
@@ -50,14 +50,24 @@ struct OAuthAdminTests {
                 let response = try await hub.request("POST", "/api/admin/users", headers: headers, body: Array(body.utf8))
                 #expect(response.status == 400 && response.errorCode == "invalid_user_id", "\(body)")
             }
-            #expect(try await hub.request("POST", "/api/admin/users", headers: headers, body: Array("not json".utf8)).status == 400)
+            for body in [
+                "not json", "[]", #""alice""#, #"{"id": "bob", "display_name": 7}"#, #"{"id": "bob", "display_name": ["B"]}"#,
+                #"{"id": "bob", "display_name": "Bob\u0000"}"#, #"{"id": "bob", "display_name": "Bob\nsmith"}"#,
+                #"{"id": "bob", "display_name": "\#(String(repeating: "b", count: 201))"}"#, #"{"id": "bob", "is_admin": true}"#,
+            ] {
+                let response = try await hub.request("POST", "/api/admin/users", headers: headers, body: Array(body.utf8))
+                #expect(response.status == 400 && response.errorCode == "bad_request", "\(body.prefix(60)): \(response.text)")
+            }
+            let unnamed = try await hub.request("POST", "/api/admin/users", headers: headers, body: Array(#"{"id": "carol", "display_name": null}"#.utf8))
+            #expect(try unnamed.status == 201 && unnamed.json()["user"]?["display_name"] == .null)
             let users = try await hub.admin("/api/admin/users").json()["users"]?.arrayValue
-            #expect(users?.map { $0["id"] } == ["alice_1-B"])
-            #expect(try await OAuthFixture.auditRows(hub, .userCreated).count == 1)
+            #expect(users?.map { $0["id"] } == ["alice_1-B", "carol"])
+            #expect(try await OAuthFixture.auditRows(hub, .userCreated).count == 2)
         }
     }
 
-    @Test("The admin routes need the admin token", arguments: [("GET", "/api/admin/users"), ("POST", "/api/admin/users"), ("GET", "/api/admin/connections"), ("DELETE", "/api/admin/connections/1")])
+    @Test("The admin routes need the admin token", arguments: [("GET", "/api/admin/users"), ("POST", "/api/admin/users"), ("GET", "/api/admin/connections"), ("DELETE", "/api/admin/connections/1"), ("POST", "/api/admin/users/alice/oauth-links"),
+    ])
     func adminAuthentication(_ method: String, _ path: String) async throws {
         try await OAuthFixture.withOAuthHub(.slack) { hub, _ async throws in
             #expect(try await hub.request(method, path).status == 401)
@@ -86,20 +96,26 @@ struct OAuthAdminTests {
         #expect(stderr.contains("ALLOW_DEV_TEMP_USERS"), "\(stderr)")
     }
 
-    @Test("ALLOW_DEV_TEMP_USERS=true in development creates unknown users as temporary, loudly logged and audited")
+    @Test("ALLOW_DEV_TEMP_USERS=true in development admits a bare authorize (still checking a link when one is given) and creates unknown users as temporary, loudly logged and audited")
     func temporaryUsersInDevelopment() async throws {
         try await OAuthFixture.withOAuthHub(.gmail, environment: ["ENVIRONMENT": "development", "ALLOW_DEV_TEMP_USERS": "true"]) { hub, _ in
             #expect(hub.logs.all.contains { $0.hasPrefix("warning") && $0.contains("ALLOW_DEV_TEMP_USERS") && $0.contains("TEMPORARY USERS") })
-            let response = try await OAuthFixture.authorize(hub, "gmail", user: "visitor")
+            let response = try await OAuthFixture.authorizeBare(hub, "gmail", user: "visitor")
             #expect(response.status == 302)
+            #expect(hub.logs.all.contains { $0.hasPrefix("warning") && $0.contains("UNLINKED AUTHORIZE") && $0.contains("visitor") })
             let users = try await hub.admin("/api/admin/users").json()["users"]?.arrayValue
             #expect(users?.first?["id"] == "visitor" && users?.first?["temporary"] == true)
             #expect(hub.logs.all.contains { $0.hasPrefix("warning") && $0.contains("TEMPORARY USER CREATED") && $0.contains("visitor") })
             #expect(try await OAuthFixture.auditRows(hub, .temporaryUserCreated).count == 1)
+            // A link, when given, is still checked: a forged one does not fall back to the bare form.
+            let forged = try await hub.request(
+                "GET", "/oauth/gmail/authorize?" + FormURLEncoded.encode([("user_id", "visitor"), ("redirect_uri", OAuthFixture.appRedirect), ("link", "forged")]))
+            #expect(forged.status == 403 && forged.errorCode == "invalid_link")
         }
         // Any other value does not enable them.
         try await OAuthFixture.withOAuthHub(.gmail, environment: ["ALLOW_DEV_TEMP_USERS": "1"]) { hub, _ async throws in
-            #expect(try await OAuthFixture.authorize(hub, "gmail", user: "visitor").status == 404)
+            #expect(try await OAuthFixture.authorizeBare(hub, "gmail", user: "visitor").errorCode == "link_required")
+            #expect(try await OAuthFixture.link(hub, "gmail", user: "visitor").errorCode == "unknown_user")
         }
     }
 }

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("OAuth: authorize and callback against a local fake provider")
 struct OAuthFlowTests {
-    @Test("The full flow for each provider: authorize 302 with client id, scopes, state and PKCE where supported; the fake checks the verifier; the browser gets back only a success flag", arguments: OAuthCase.all)
+    @Test("The full flow for each provider: authorize 302 with client id, scopes, state and PKCE where supported; the fake checks the verifier; the browser gets back only a success flag; no token, state or verifier in any file or log line", arguments: OAuthCase.all)
     func fullFlow(_ oauthCase: OAuthCase) async throws {
         try await OAuthFixture.withOAuthHub(oauthCase) { hub, fake in
             let (parameters, final) = try await OAuthFixture.connect(hub, fake, oauthCase)
@@ -51,6 +51,8 @@ struct OAuthFlowTests {
             // Tokens, the state and the verifier appear in no file of the data dir (database, -wal, -shm, key files).
             let needles = fake.issuedTokens + fake.receivedVerifiers + [parameters["state"] ?? ""]
             #expect(try OAuthFixture.files(in: hub.dataDirectory, containing: needles) == [])
+            // ...nor in any log line.
+            for line in hub.logs.all { #expect(!needles.contains { line.contains($0) }, "\(line.prefix(200))") }
         }
     }
 
@@ -68,20 +70,40 @@ struct OAuthFlowTests {
         }
     }
 
-    @Test("user_id must match ^[A-Za-z0-9_-]{1,64}$ (400) and name an existing user (404)")
+    @Test("A redirect_uri taken off the allow-list while the user is at the provider is not used: the callback answers 400 without Location, audited, and exchanges nothing")
+    func redirectRemovedMeanwhile() async throws {
+        try await OAuthFixture.withOAuthHub(.gmail) { hub, fake in
+            try await OAuthFixture.createUser(hub, "alice")
+            let callback = try await OAuthFixture.consent(fake, location: try #require(try await OAuthFixture.authorize(hub, "gmail", user: "alice").header("Location")))
+            hub.environment[OAuthService.allowedRedirectsVariable] = "https://other.example.test/back"
+            let response = try await hub.request("GET", callback)
+            #expect(response.status == 400 && response.errorCode == "redirect_uri_not_allowed" && response.header("Location") == nil)
+            #expect(try await OAuthFixture.auditRows(hub, .oauthRedirectRejected).count == 1)
+            #expect(fake.exchanges.isEmpty && fake.issuedTokens.isEmpty)
+        }
+    }
+
+    @Test("user_id must match ^[A-Za-z0-9_-]{1,64}$ (400 at authorize, audited, and at the link API) and name an existing user (404); identity headers change nothing")
     func userChecks() async throws {
         try await OAuthFixture.withOAuthHub(.slack) { hub, _ in
             for bad in ["", "a b", "alice.smith", "ü", String(repeating: "a", count: 65), "../x"] {
-                let response = try await OAuthFixture.authorize(hub, "slack", user: bad)
+                let response = try await OAuthFixture.authorizeBare(hub, "slack", user: bad)
                 #expect(response.status == 400 && response.errorCode == "invalid_user_id", "\(bad)")
             }
-            let unknown = try await OAuthFixture.authorize(hub, "slack", user: "nobody")
+            let audited = try await OAuthFixture.auditRows(hub, .oauthAuthorizeRejected)
+            // Throttled to one row per reason and address a minute (a minute boundary may fall inside the loop, and a summary row may follow).
+            #expect(!audited.isEmpty && audited.count < 6 && audited.allSatisfy { $0["details"]?["reason"] == "invalid_user_id" })
+            for bad in ["a b", "alice.smith", "ü", String(repeating: "a", count: 65)] {
+                let response = try await OAuthFixture.link(hub, "slack", user: bad)
+                #expect(response.status == 400 && response.errorCode == "invalid_user_id", "\(bad)")
+            }
+            let unknown = try await OAuthFixture.link(hub, "slack", user: "nobody")
             #expect(unknown.status == 404 && unknown.errorCode == "unknown_user")
             // A header claiming an identity changes nothing.
             let claimed = try await hub.request(
                 "GET", "/oauth/slack/authorize?user_id=nobody&redirect_uri=" + FormURLEncoded.percentEncode(OAuthFixture.appRedirect),
-                headers: [("X-User-ID", "alice"), ("X-Forwarded-User", "alice")])
-            #expect(claimed.status == 404)
+                headers: [("X-User-ID", "alice"), ("X-Forwarded-User", "alice"), ("Authorization", "Bearer \(TestHub.adminToken)")])
+            #expect(claimed.status == 403 && claimed.errorCode == "link_required")
             #expect(try await hub.admin("/api/admin/users").json()["users"]?.arrayValue?.isEmpty == true)
         }
     }

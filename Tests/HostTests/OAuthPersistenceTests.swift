@@ -55,15 +55,30 @@ struct OAuthPersistenceTests {
         }
     }
 
-    @Test("Under production rules without ENCRYPTION_KEY the hub starts with a warning, and authorize refuses (503) before the user is sent away")
+    @Test("Under production rules OAuth needs an https public URL (503 oauth_not_configured for http), since the callback carries codes")
+    func productionNeedsHTTPS() async throws {
+        let production = ["ENVIRONMENT": "production", "SECRET_KEY": SecurityStartupTests.strongKey, "ENCRYPTION_KEY": SecurityStartupTests.strongKey + "-enc"]
+        try await OAuthFixture.withOAuthHub(.gmail, environment: production) { hub, _ in
+            try await OAuthFixture.createUser(hub, "alice")
+            #expect(try await OAuthFixture.link(hub, "gmail", user: "alice").status == 201, "https is fine")
+        }
+        try await OAuthFixture.withOAuthHub(.gmail, environment: production.merging(["ATOM_PUBLIC_URL": "http://hub.example.test"]) { $1 }) { hub, fake in
+            try await OAuthFixture.createUser(hub, "alice")
+            let response = try await OAuthFixture.link(hub, "gmail", user: "alice")
+            #expect(response.status == 503 && response.errorCode == "oauth_not_configured" && response.text.contains("https"), "\(response.text)")
+            #expect(fake.authorizePaths.isEmpty)
+        }
+    }
+
+    @Test("Under production rules without ENCRYPTION_KEY the hub starts with a warning, and the link API refuses (503) before the user is sent away")
     func productionWithoutEncryptionKey() async throws {
         let production = ["ENVIRONMENT": "production", "SECRET_KEY": SecurityStartupTests.strongKey]
         try await OAuthFixture.withOAuthHub(.slack, environment: production) { hub, fake in
             let issues = try await hub.admin("/api/security/configuration").json()["issues"]?.arrayValue ?? []
             #expect(issues.contains { $0["subject"] == "OAuth" && $0["severity"] == "warning" })
             try await OAuthFixture.createUser(hub, "alice")
-            let response = try await OAuthFixture.authorize(hub, "slack", user: "alice")
-            #expect(response.status == 503 && response.errorCode == "token_store_unavailable")
+            let response = try await OAuthFixture.link(hub, "slack", user: "alice")
+            #expect(response.status == 503 && response.errorCode == "token_store_unavailable", "no link is issued")
             #expect(response.header("Location") == nil && fake.authorizePaths.isEmpty)
             #expect(!FileManager.default.fileExists(atPath: hub.dataDirectory.appendingPathComponent("encryption.key").path), "production never generates a key")
         }

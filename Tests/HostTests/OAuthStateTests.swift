@@ -80,7 +80,7 @@ struct OAuthStateTests {
         }
     }
 
-    @Test("At most 20 authorizations of one user and provider are pending at once (429), so the open authorize route cannot grow the table without bound")
+    @Test("At most 20 authorizations of one user and provider are pending at once (429, Retry-After, no Location), so oauth_states cannot grow without bound; expired ones stop counting")
     func pendingBound() async throws {
         let clock = ManualClock(1_800_000_000)
         try await OAuthFixture.withOAuthHub(.gmail, clock: clock) { hub, _ in
@@ -88,6 +88,7 @@ struct OAuthStateTests {
             for _ in 0..<OAuthStore.maximumPending { #expect(try await OAuthFixture.authorize(hub, "gmail", user: "alice").status == 302) }
             let refused = try await OAuthFixture.authorize(hub, "gmail", user: "alice")
             #expect(refused.status == 429 && refused.errorCode == "too_many_pending_authorizations" && refused.header("Location") == nil)
+            #expect(refused.header("Retry-After") == "600")
             clock.advance(by: OAuthState.lifetime + 1)
             #expect(try await OAuthFixture.authorize(hub, "gmail", user: "alice").status == 302, "expired ones no longer count")
         }

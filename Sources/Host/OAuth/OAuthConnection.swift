@@ -50,3 +50,13 @@ struct PendingAuthorization: Sendable {
     /// Milliseconds since 1970.
     let expiresAt: Int64
 }
+
+/// A single-use authorize link an admin issued (`POST /api/admin/users/{id}/oauth-links`), from its
+/// issue until its first use; it admits exactly one authorize request for this provider, user and redirect URI.
+struct AuthorizeLink: Sendable {
+    let provider: String
+    let userID: String
+    let redirectURI: String
+    /// Milliseconds since 1970.
+    let expiresAt: Int64
+}

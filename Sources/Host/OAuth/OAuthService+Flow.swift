@@ -2,43 +2,61 @@ import PluginAPI
 
 /// The browser flow: the authorize redirect and the callback.
 extension OAuthService {
-    /// `GET /oauth/{provider}/authorize?user_id=…&redirect_uri=…` → 302 to the provider's consent page.
+    /// `GET /oauth/{provider}/authorize?user_id=…&redirect_uri=…&link=…` → 302 to the provider's consent page.
+    ///
+    /// `link` is the single-use token of a link the admin API issued for this user, provider and
+    /// redirect URI (see ``issueLink(_:)``); only `ALLOW_DEV_TEMP_USERS=true` (development) admits a bare request.
     func authorize(_ request: Request) async throws -> Response {
         let provider = request.pathParameters["provider"] ?? ""
         let client = try client(provider)
         let query = request.queryParameters
         guard let userID = query["user_id"], UserStore.isValidID(userID) else {
-            throw HTTPError(status: 400, error: "invalid_user_id", detail: "user_id must match ^[A-Za-z0-9_-]{1,64}$")
+            throw rejectAuthorize(request, provider: provider, status: 400, reason: "invalid_user_id", detail: "user_id must match ^[A-Za-z0-9_-]{1,64}$")
         }
-        guard let redirectURI = query["redirect_uri"], allowedRedirectURIs.contains(redirectURI) else {
-            audit.recordThrottled(
-                AuditEvent(
-                    .oauthRedirectRejected, severity: .warning, request: request,
-                    details: ["provider": .string(provider), "redirect_uri": .string(String((query["redirect_uri"] ?? "").prefix(300)))]),
-                key: "\(provider)|\(request.remoteAddress)")
-            throw HTTPError(
-                status: 400, error: "redirect_uri_not_allowed",
-                detail: "redirect_uri must be exactly one of the URIs in \(Self.allowedRedirectsVariable)")
-        }
+        let redirectURI = query["redirect_uri"] ?? ""
+        try checkRedirect(redirectURI, provider: provider, request: request)
+        let link = query[Self.linkParameter].flatMap { $0.isEmpty ? nil : $0 }
         let callbackURL = try callbackURL(provider)
-        try await requireUser(userID, request: request)
+        if link == nil {
+            guard allowsTemporaryUsers else {
+                throw rejectAuthorize(
+                    request, provider: provider, reason: "link_required",
+                    detail: "open the single-use link your app gets from POST /api/admin/users/{id}/oauth-links; a bare user_id is not accepted")
+            }
+            logger.warning(
+                "UNLINKED AUTHORIZE accepted because ALLOW_DEV_TEMP_USERS=true (development only; refused in production)", [("provider", provider), ("user", userID)])
+            try await requireUser(userID, request: request)
+        }
         _ = try await keyring.key()  // Refuse now, not after the user consented, if tokens could not be stored.
         let state = OAuthState.make()
         let verifier = client.spec.usesPKCE ? OAuthState.makeVerifier() : nil
         let now = self.now
-        let stored = try await store.insertState(
-            hash: OAuthState.hash(state),
-            PendingAuthorization(
-                provider: provider, userID: userID, redirectURI: redirectURI, verifier: verifier.map { OAuthState.sealVerifier($0, state: state) },
-                expiresAt: now + Int64(OAuthState.lifetime * 1000)),
-            now: now)
-        guard stored else {
+        let pending = PendingAuthorization(
+            provider: provider, userID: userID, redirectURI: redirectURI, verifier: verifier.map { OAuthState.sealVerifier($0, state: state) },
+            expiresAt: now + Int64(OAuthState.lifetime * 1000))
+        switch try await store.insertState(hash: OAuthState.hash(state), pending, linkHash: link.map(OAuthState.hash), now: now) {
+        case .stored:
+            return Self.redirect(client.authorizationRedirect(callbackURL: callbackURL, state: state, codeChallenge: verifier.map(PKCE.challenge)))
+        case .tooManyPending:
             throw HTTPError(
                 status: 429, error: "too_many_pending_authorizations",
                 detail: "user '\(userID)' has \(OAuthStore.maximumPending) unfinished \(provider) authorizations; finish one or wait up to 10 minutes",
                 headers: ["Retry-After": "\(Int(OAuthState.lifetime))"])
+        case .linkRejected(let rejection):
+            throw rejectAuthorize(request, provider: provider, reason: rejection.rawValue, detail: rejection.detail)
         }
-        return Self.redirect(client.authorizationRedirect(callbackURL: callbackURL, state: state, codeChallenge: verifier.map(PKCE.challenge)))
+    }
+
+    /// Passes when `redirectURI` is exactly one of `OAUTH_ALLOWED_REDIRECT_URIS`; else 400, audited.
+    func checkRedirect(_ redirectURI: String, provider: String, request: Request) throws(HTTPError) {
+        guard !allowedRedirectURIs.contains(redirectURI) else { return }
+        audit.recordThrottled(
+            AuditEvent(
+                .oauthRedirectRejected, severity: .warning, request: request,
+                details: ["provider": .string(provider), "redirect_uri": .string(String(redirectURI.prefix(300)))]),
+            key: "\(provider)|\(request.remoteAddress)")
+        throw HTTPError(
+            status: 400, error: "redirect_uri_not_allowed", detail: "redirect_uri must be exactly one of the URIs in \(Self.allowedRedirectsVariable)")
     }
 
     /// Passes when `userID` exists; creates it as a temporary user when `ALLOW_DEV_TEMP_USERS=true` in development.
@@ -77,6 +95,8 @@ extension OAuthService {
         guard now < pending.expiresAt else {
             throw rejectState(request, provider: provider, reason: "state_expired", detail: "the authorization took longer than 10 minutes; start again")
         }
+        // The allow-list is read at each use: a URI removed while the user was at the provider is not used.
+        try checkRedirect(pending.redirectURI, provider: provider, request: request)
         let details: JSONObject = ["provider": .string(provider), "user": .string(pending.userID)]
         if let error = query["error"] ?? (query["code"]?.isEmpty == false ? nil : "missing_code") {
             let code = TokenEndpoint.sanitize(error)
@@ -120,9 +140,9 @@ extension OAuthService {
         return HTTPError(status: 400, error: reason, detail: detail)
     }
 
-    /// A 302 to `uri` with `parameters` appended to its query; never cached, no referrer.
+    /// A 302 to `uri` with `parameters` appended to its query (the routes add no-store and no-referrer).
     static func redirect(_ uri: String, _ parameters: [(name: String, value: String)] = []) -> Response {
         let location = parameters.isEmpty ? uri : uri + (uri.contains("?") ? "&" : "?") + FormURLEncoded.encode(parameters)
-        return Response(status: 302, headers: ["Location": location, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"])
+        return Response(status: 302, headers: ["Location": location])
     }
 }

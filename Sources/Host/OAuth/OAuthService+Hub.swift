@@ -21,7 +21,7 @@ extension OAuthService {
                 iterations: options.keyDerivationIterations, clock: clock),
             jobQueue: jobQueue, audit: audit, http: URLSessionHTTPClient(), clock: clock, logger: logger, environment: review.environment,
             publicBaseURL: options.publicBaseURL ?? review.environment["ATOM_PUBLIC_URL"], allowsTemporaryUsers: review.allowsTemporaryUsers,
-            isEnabled: { configuration.providers[$0]?.enabled == true })
+            requiresHTTPS: review.deployment.isProduction, isEnabled: { configuration.providers[$0]?.enabled == true })
     }
 
     /// `existing` job kinds plus the refresh kinds of enabled providers (a disabled provider's refresh

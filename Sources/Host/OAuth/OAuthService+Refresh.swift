@@ -42,6 +42,10 @@ extension OAuthService {
                     details: ["provider": .string(connection.provider), "connection_id": .number(Double(id)), "error": .string(code), "status": "needs_reauth"]))
             logger.warning("OAuth refresh refused; the connection needs re-authorization", metadata + [("error", code)])
             return .fatal(reason)
-        }  // Anything else (transient failures included) is thrown: the job is retried with backoff.
+        } catch TokenEndpointError.transient(let reason) {
+            try await store.recordRefreshError(id: id, generation: generation, error: "the last refresh attempt failed: \(reason)", now: now)
+            logger.warning("OAuth refresh failed; it will be retried", metadata + [("reason", reason)])
+            throw TokenEndpointError.transient(reason)  // Retried with the queue's backoff.
+        }
     }
 }

@@ -35,12 +35,14 @@ final class OAuthService: Sendable {
     let environment: HubEnvironment
     let publicBaseURL: String?
     let allowsTemporaryUsers: Bool
+    /// Production rules: the hub's public URL must be https, since the callback carries authorization codes.
+    let requiresHTTPS: Bool
     let isEnabled: @Sendable (String) -> Bool
 
     init(
         declarations: [String: Declaration], store: OAuthStore, users: UserStore, keyring: TokenKeyring, jobQueue: JobQueue, audit: AuditLog,
         http: any HTTPClient, clock: any WallClock, logger: Logger, environment: HubEnvironment, publicBaseURL: String?, allowsTemporaryUsers: Bool,
-        isEnabled: @escaping @Sendable (String) -> Bool
+        requiresHTTPS: Bool, isEnabled: @escaping @Sendable (String) -> Bool
     ) {
         self.declarations = declarations
         self.store = store
@@ -54,6 +56,7 @@ final class OAuthService: Sendable {
         self.environment = environment
         self.publicBaseURL = publicBaseURL
         self.allowsTemporaryUsers = allowsTemporaryUsers
+        self.requiresHTTPS = requiresHTTPS
         self.isEnabled = isEnabled
     }
 
@@ -89,13 +92,22 @@ final class OAuthService: Sendable {
     }
 
     /// The hub's callback for `provider`, as registered with the provider: `<public URL>/oauth/<provider>/callback`.
-    func callbackURL(_ provider: String) throws(HTTPError) -> String {
+    func callbackURL(_ provider: String) throws(HTTPError) -> String { try hubURL(provider, "callback") }
+
+    /// `<public URL>/oauth/<provider>/<endpoint>`; 503 `oauth_not_configured` without a public URL, or
+    /// with a plain http one under production rules (RFC 6749 §3.1.2.1: codes travel only over TLS).
+    func hubURL(_ provider: String, _ endpoint: String) throws(HTTPError) -> String {
         guard var base = publicBaseURL, base.hasPrefix("https://") || base.hasPrefix("http://") else {
             throw HTTPError(
                 status: 503, error: "oauth_not_configured", detail: "OAuth needs the hub's public URL for its callback: set --public-url or ATOM_PUBLIC_URL")
         }
+        guard !requiresHTTPS || base.hasPrefix("https://") else {
+            throw HTTPError(
+                status: 503, error: "oauth_not_configured",
+                detail: "under production rules the hub's public URL must be https: the OAuth callback carries authorization codes")
+        }
         while base.hasSuffix("/") { base.removeLast() }
-        return "\(base)/oauth/\(provider)/callback"
+        return "\(base)/oauth/\(provider)/\(endpoint)"
     }
 
     /// The URIs in `OAUTH_ALLOWED_REDIRECT_URIS` that may be used (see ``redirectURIs(_:)``).

@@ -10,7 +10,36 @@ enum StateLookup: Sendable {
     case fresh(PendingAuthorization)
 }
 
-/// The OAuth tables (`oauth_states`, `oauth_connections`) and the connections' sealed tokens in
+/// What storing a new authorization came to.
+enum StateInsertion: Sendable, Equatable {
+    case stored
+    /// The user already has ``OAuthStore/maximumPending`` pending authorizations for the provider.
+    case tooManyPending
+    /// The authorize link was refused (and is consumed if it existed).
+    case linkRejected(LinkRejection)
+}
+
+/// Why an authorize link was refused.
+enum LinkRejection: String, Sendable {
+    /// Never issued (forged, or cleaned up a day after expiring).
+    case unknown = "invalid_link"
+    case used = "link_used"
+    case expired = "link_expired"
+    /// Issued for another provider, user or redirect URI.
+    case mismatch = "link_mismatch"
+
+    /// What the browser is told.
+    var detail: String {
+        switch self {
+        case .unknown: "this authorize link was not issued by this hub"
+        case .used: "this authorize link was already used; ask the app for a new one"
+        case .expired: "this authorize link is older than 10 minutes; ask the app for a new one"
+        case .mismatch: "this authorize link was issued for another provider, user or redirect_uri"
+        }
+    }
+}
+
+/// The OAuth tables (`oauth_states`, `oauth_links`, `oauth_connections`) and the connections' sealed tokens in
 /// `secrets`, on the event log's writer connection: each call is one short transaction on the writer
 /// thread, never SQLite on the cooperative pool. The writer runs with `secure_delete`, so replaced and
 /// deleted ciphertext is zeroed in the database file.
@@ -22,24 +51,23 @@ struct OAuthStore: Sendable {
 
     // MARK: - States
 
-    /// Authorizations of one user and provider that may be pending at once; the unauthenticated
-    /// authorize route cannot grow the table without bound.
+    /// Authorizations (and unused authorize links) of one user and provider that may be pending at once,
+    /// so neither table grows without bound.
     static let maximumPending = 20
 
-    /// Records a new authorization under the hash of its state, and forgets states expired a day ago.
-    /// Returns false (storing nothing) when the user already has ``maximumPending`` pending for the provider.
-    func insertState(hash: String, _ pending: PendingAuthorization, now: Int64) async throws -> Bool {
+    /// Records a new authorization under the hash of its state, consuming the authorize link with
+    /// `linkHash` in the same transaction (nil only for the development escape hatch), and forgets
+    /// states and links expired a day ago. Stores nothing unless the outcome is ``StateInsertion/stored``;
+    /// a presented link is consumed whatever the outcome, so it works once.
+    func insertState(hash: String, _ pending: PendingAuthorization, linkHash: String?, now: Int64) async throws -> StateInsertion {
         try await transaction { connection in
-            let cleanup = try connection.prepare("DELETE FROM oauth_states WHERE expires_at < ?")
-            try cleanup.bind(1, now - Self.stateRetention)
-            try cleanup.run()
-            let count = try connection.prepare(
-                "SELECT count(*) FROM oauth_states WHERE user_id = ? AND provider = ? AND consumed_at IS NULL AND expires_at > ?")
-            defer { count.reset() }
-            try count.bind(1, pending.userID)
-            try count.bind(2, pending.provider)
-            try count.bind(3, now)
-            guard try count.step(), count.int64(0) < Self.maximumPending else { return false }
+            try Self.prune(now: now, on: connection)
+            guard try Self.pendingCount("oauth_states", "consumed_at", provider: pending.provider, userID: pending.userID, now: now, on: connection) < Self.maximumPending
+            else { return .tooManyPending }
+            if let linkHash {
+                let rejection = try Self.consumeLink(hash: linkHash, for: pending, now: now, on: connection)
+                if let rejection { return .linkRejected(rejection) }
+            }
             let insert = try connection.prepare(
                 """
                 INSERT INTO oauth_states (state_hash, provider, user_id, redirect_uri, verifier_nonce, verifier_ciphertext, created_at, expires_at)
@@ -56,7 +84,64 @@ struct OAuthStore: Sendable {
             try insert.bind(7, now)
             try insert.bind(8, pending.expiresAt)
             try insert.run()
+            return .stored
+        }
+    }
+
+    /// Records an authorize link under the hash of its token; false (storing nothing) when the user
+    /// already has ``maximumPending`` unused links for the provider.
+    func insertLink(hash: String, _ link: AuthorizeLink, now: Int64) async throws -> Bool {
+        try await transaction { connection in
+            try Self.prune(now: now, on: connection)
+            guard try Self.pendingCount("oauth_links", "used_at", provider: link.provider, userID: link.userID, now: now, on: connection) < Self.maximumPending
+            else { return false }
+            let insert = try connection.prepare(
+                "INSERT INTO oauth_links (link_hash, provider, user_id, redirect_uri, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+            try insert.bind(1, hash)
+            try insert.bind(2, link.provider)
+            try insert.bind(3, link.userID)
+            try insert.bind(4, link.redirectURI)
+            try insert.bind(5, now)
+            try insert.bind(6, link.expiresAt)
+            try insert.run()
             return true
+        }
+    }
+
+    /// Marks the link with `hash` used and says why it does not admit `pending`, if it does not.
+    private static func consumeLink(hash: String, for pending: PendingAuthorization, now: Int64, on connection: SQLiteConnection) throws -> LinkRejection? {
+        let select = try connection.prepare("SELECT provider, user_id, redirect_uri, expires_at, used_at FROM oauth_links WHERE link_hash = ?")
+        defer { select.reset() }
+        try select.bind(1, hash)
+        guard try select.step() else { return .unknown }
+        if !select.isNull(4) { return .used }
+        let matches = select.text(0) == pending.provider && select.text(1) == pending.userID && select.text(2) == pending.redirectURI
+        let expired = select.int64(3) <= now
+        select.reset()
+        let consume = try connection.prepare("UPDATE oauth_links SET used_at = ? WHERE link_hash = ?")
+        try consume.bind(1, now)
+        try consume.bind(2, hash)
+        try consume.run()
+        if expired { return .expired }
+        return matches ? nil : .mismatch
+    }
+
+    /// Unused, unexpired rows of `table` for one user and provider.
+    private static func pendingCount(_ table: String, _ usedColumn: String, provider: String, userID: String, now: Int64, on connection: SQLiteConnection) throws -> Int64 {
+        let count = try connection.prepare("SELECT count(*) FROM \(table) WHERE user_id = ? AND provider = ? AND \(usedColumn) IS NULL AND expires_at > ?")
+        defer { count.reset() }
+        try count.bind(1, userID)
+        try count.bind(2, provider)
+        try count.bind(3, now)
+        return try count.step() ? count.int64(0) : 0
+    }
+
+    /// Deletes states and links that expired more than ``stateRetention`` ago.
+    private static func prune(now: Int64, on connection: SQLiteConnection) throws {
+        for table in ["oauth_states", "oauth_links"] {
+            let cleanup = try connection.prepare("DELETE FROM \(table) WHERE expires_at < ?")
+            try cleanup.bind(1, now - stateRetention)
+            try cleanup.run()
         }
     }
 
@@ -145,6 +230,20 @@ struct OAuthStore: Sendable {
             try update.bind(4, generation)
             try update.run()
             return connection.changes == 1
+        }
+    }
+
+    /// Records why the last refresh of a connection still at `generation` failed, leaving it active
+    /// (the refresh is retried); the admin API shows it as `last_error`.
+    func recordRefreshError(id: Int64, generation: Int64, error: String, now: Int64) async throws {
+        try await transaction { connection in
+            let update = try connection.prepare(
+                "UPDATE oauth_connections SET last_error = ?, updated_at = ? WHERE id = ? AND generation = ? AND status = 'active'")
+            try update.bind(1, error)
+            try update.bind(2, now)
+            try update.bind(3, id)
+            try update.bind(4, generation)
+            try update.run()
         }
     }
 

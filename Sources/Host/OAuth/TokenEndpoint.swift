@@ -12,10 +12,10 @@ struct TokenGrant: Sendable {
 
 /// Why a token endpoint call failed.
 enum TokenEndpointError: Error, CustomStringConvertible {
-    /// The provider refused for good (`invalid_grant`, Slack's `ok: false`, any other 4xx): `code` is its
+    /// The provider refused the grant (`invalid_grant`, Slack's `ok: false`, any other 4xx): `code` is its
     /// error code, reduced to `[a-z0-9_.]`, at most 64 characters.
     case refused(code: String, status: Int)
-    /// Worth trying again later: transport failure, 429 or 5xx.
+    /// Worth trying again later: transport failure, 429, 5xx, an unreadable success, rejected client credentials.
     case transient(String)
 
     var description: String {
@@ -76,13 +76,15 @@ struct TokenEndpoint: Sendable {
             form += [("client_id", client.clientID), ("client_secret", client.clientSecret)]
         }
         let response = try await send(OutboundRequest(method: .POST, url: client.tokenURL, headers: headers, body: Array(FormURLEncoded.encode(form).utf8)))
-        let body = try? JSONValue.parse(response.body)  // A body that is not JSON is judged by the status alone.
-        guard (200..<300).contains(response.status), body?["ok"]?.boolValue != false,
-            let accessToken = body?["access_token"]?.stringValue, !accessToken.isEmpty
-        else { throw Self.failure(response) }
+        guard (200..<300).contains(response.status) else { throw Self.failure(response) }
+        // A success that cannot be read (a proxy's HTML page, a truncated or oversized body) says nothing about the grant: try again later.
+        guard response.body.count <= Self.maximumResponseBytes, let body = try? JSONValue.parse(response.body), body.objectValue != nil else {
+            throw .transient("HTTP \(response.status) with a body that is not a JSON object of at most \(Self.maximumResponseBytes) bytes")
+        }
+        guard body["ok"]?.boolValue != false, let accessToken = body["access_token"]?.stringValue, !accessToken.isEmpty else { throw Self.failure(response) }
         return TokenGrant(
-            accessToken: accessToken, refreshToken: body?["refresh_token"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
-            expiresIn: body?["expires_in"]?.numberValue ?? body?["expires_in"]?.stringValue.flatMap(Double.init), scope: body?["scope"]?.stringValue)
+            accessToken: accessToken, refreshToken: body["refresh_token"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
+            expiresIn: body["expires_in"]?.numberValue ?? body["expires_in"]?.stringValue.flatMap(Double.init), scope: body["scope"]?.stringValue)
     }
 
     private func send(_ request: OutboundRequest) async throws(TokenEndpointError) -> OutboundResponse {
@@ -91,11 +93,22 @@ struct TokenEndpoint: Sendable {
         }
     }
 
-    /// The error of a failed response: transient for 429 and 5xx, otherwise refused with the provider's code.
+    /// The largest token endpoint answer read (real ones are a few kilobytes).
+    static let maximumResponseBytes = 65_536
+
+    /// Error codes that blame the hub's client credentials, not the user's grant (RFC 6749 §5.2; Slack's
+    /// names): a refresh failing with one is retried, so fixing the configuration saves every connection.
+    static let clientErrors: Set<String> = ["invalid_client", "unauthorized_client", "invalid_client_id", "bad_client_secret", "bad_client_id"]
+
+    /// The error of a failed response: transient for 429, 5xx and client-credential errors, otherwise
+    /// refused with the provider's code (never its description, which may echo what was sent).
     private static func failure(_ response: OutboundResponse) -> TokenEndpointError {
         if response.status == 429 || response.status >= 500 { return .transient("HTTP \(response.status)") }
-        let code = (try? JSONValue.parse(response.body))?["error"]?.stringValue ?? "http_\(response.status)"
-        return .refused(code: sanitize(code), status: response.status)
+        let body = response.body.count <= maximumResponseBytes ? try? JSONValue.parse(response.body) : nil
+        // RFC 6749 `error`; HubSpot's v1 token endpoint answers `{"status": "BAD_REFRESH_TOKEN", "message": …}` instead.
+        let code = sanitize(body?["error"]?.stringValue ?? body?["status"]?.stringValue ?? "http_\(response.status)")
+        if clientErrors.contains(code) { return .transient("the provider refused the hub's client credentials (\(response.status) \(code)): check the client id and secret") }
+        return .refused(code: code, status: response.status)
     }
 
     /// An error code safe to log, audit and put in a redirect: `[a-z0-9_.]`, at most 64 characters.

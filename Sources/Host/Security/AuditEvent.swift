@@ -25,6 +25,8 @@ struct AuditEvent: Sendable {
         case configurationReloaded = "configuration_reloaded"
         case configurationReloadFailed = "configuration_reload_failed"
         case providerToggled = "provider_toggled"
+        case oauthLinkIssued = "oauth_link_issued"
+        case oauthAuthorizeRejected = "oauth_authorize_rejected"
     }
 
     enum Severity: String, Sendable, CaseIterable {

@@ -14,7 +14,7 @@ extension SecurityReview {
             return [SecurityFinding(severity: .critical, subject: subject, message: "is set under production rules: users must be created by an admin", recommendation: "remove \(subject) from the production environment")]
         }
         if allowsTemporaryUsers {
-            return [SecurityFinding(severity: .warning, subject: subject, message: "TEMPORARY USERS: any user_id at /oauth/{provider}/authorize is created on the fly (each one is logged and audited)", recommendation: "unset \(subject) and create users with POST /api/admin/users")]
+            return [SecurityFinding(severity: .warning, subject: subject, message: "TEMPORARY USERS: /oauth/{provider}/authorize accepts a bare user_id without an admin-issued link, and creates unknown users on the fly (each is logged and audited)", recommendation: "unset \(subject) and create users with POST /api/admin/users")]
         }
         return [SecurityFinding(severity: .warning, subject: subject, message: "is ignored: only the value true enables temporary users", recommendation: "unset \(subject)")]
     }

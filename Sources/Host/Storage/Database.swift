@@ -189,6 +189,22 @@ enum Database {
             );
             """
         ),
+        (
+            // Single-use authorize links issued by the admin API (only a hash of each link token is stored).
+            "0008_oauth_links",
+            """
+            CREATE TABLE oauth_links (
+                link_hash TEXT PRIMARY KEY,
+                provider TEXT NOT NULL,
+                user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                redirect_uri TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                used_at INTEGER
+            );
+            CREATE INDEX oauth_links_expires ON oauth_links (expires_at);
+            """
+        ),
     ]
 
     /// Opens a read-write connection with the hub's pragmas: WAL, synchronous=FULL, foreign keys.

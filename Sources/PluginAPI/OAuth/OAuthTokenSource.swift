@@ -30,7 +30,7 @@ public enum OAuthTokenError: Error, Sendable, Equatable, CustomStringConvertible
         case .notConfigured(let provider): "\(provider) has no OAuth connections configured"
         case .notConnected(let provider, let user): "user '\(user)' has not connected \(provider)"
         case .needsReauth(let provider, let user, let id):
-            "the \(provider) connection \(id) of user '\(user)' needs re-authorization: its refresh was refused; send the user through /oauth/\(provider)/authorize again"
+            "the \(provider) connection \(id) of user '\(user)' needs re-authorization: its refresh was refused; send the user through /oauth/\(provider)/authorize again with a new link from POST /api/admin/users/\(user)/oauth-links"
         case .expired(let provider, let user, let id): "the \(provider) access token of user '\(user)' (connection \(id)) has expired and was not refreshed yet"
         case .unavailable(let provider, let reason): "the \(provider) token store is unavailable: \(reason)"
         }

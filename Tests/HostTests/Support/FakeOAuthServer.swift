@@ -43,6 +43,8 @@ final class FakeOAuthServer: Sendable {
         var authorizePaths: [String] = []
         /// The `scope` of each token request (nil when absent).
         var tokenRequestScopes: [String?] = []
+        /// When set, the token endpoint answers every request with this instead.
+        var tokenAnswer: Response?
     }
 
     let configuration: Configuration
@@ -71,6 +73,9 @@ final class FakeOAuthServer: Sendable {
     var tokenRequestScopes: [String?] { core.state.withLock { $0.tokenRequestScopes } }
     /// The newest access token issued.
     var latestAccessToken: String? { core.state.withLock { $0.issued.last { $0.hasPrefix("fake-access-") } } }
+
+    /// Makes the token endpoint answer every request with `response` (nil: behave again).
+    func answerTokenRequests(with response: Response?) { core.state.withLock { $0.tokenAnswer = response } }
 
     /// The user revokes the app: every refresh token stops working.
     func revokeAllRefreshTokens() { core.state.withLock { $0.validRefreshTokens.removeAll() } }
@@ -107,6 +112,7 @@ private final class Core: Sendable {
     }
 
     private func token(_ request: Request) -> Response {
+        if let answer = state.withLock({ $0.tokenAnswer }) { return answer }
         let form = Dictionary(FormURLEncoded.decode(String(decoding: request.body, as: UTF8.self)).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
         guard authenticated(request, form: form) else { return failure("invalid_client", status: 401) }
         state.withLock { $0.tokenRequestScopes.append(form["scope"]) }

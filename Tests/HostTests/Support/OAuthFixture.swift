@@ -101,8 +101,29 @@ enum OAuthFixture {
         #expect(response.status == 201, "\(response.text)")
     }
 
-    /// `GET /oauth/{provider}/authorize` for `user`.
+    /// `POST /api/admin/users/{user}/oauth-links`: 201 with the single-use authorize link, or the refusal.
+    static func link(_ hub: TestHub, _ provider: String, user: String, redirect: String = appRedirect) async throws -> TestResponse {
+        let body = JSONValue.object(["provider": .string(provider), "redirect_uri": .string(redirect)]).serialized()
+        return try await hub.request("POST", "/api/admin/users/\(FormURLEncoded.percentEncode(user))/oauth-links", headers: adminHeaders, body: body)
+    }
+
+    /// The path and query of an issued link's `url` (which starts with the hub's public URL).
+    static func target(ofLink response: TestResponse, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let url = try #require(try response.json()["url"]?.stringValue, "\(response.text)", sourceLocation: sourceLocation)
+        #expect(url.hasPrefix(publicURL + "/oauth/"), sourceLocation: sourceLocation)
+        return String(url.dropFirst(publicURL.count))
+    }
+
+    /// What the user's browser does: the app gets a link for `user` from the admin API and the browser
+    /// opens it (`GET /oauth/{provider}/authorize?…&link=…`). A refused link request is returned as is.
     static func authorize(_ hub: TestHub, _ provider: String, user: String, redirect: String = appRedirect) async throws -> TestResponse {
+        let issued = try await link(hub, provider, user: user, redirect: redirect)
+        guard issued.status == 201 else { return issued }
+        return try await hub.request("GET", try target(ofLink: issued))
+    }
+
+    /// `GET /oauth/{provider}/authorize?user_id=…&redirect_uri=…` without a link.
+    static func authorizeBare(_ hub: TestHub, _ provider: String, user: String, redirect: String = appRedirect) async throws -> TestResponse {
         try await hub.request("GET", "/oauth/\(provider)/authorize?" + FormURLEncoded.encode([("user_id", user), ("redirect_uri", redirect)]))
     }
 
