@@ -28,7 +28,9 @@ slack_secret=$(openssl rand -hex 16)
 cat >"$work/plugins.json" <<'JSON'
 {
   "providers": {
-    "slack": {"enabled": true, "settings": {"x-team": "platform"}},
+    "slack": {"enabled": true, "settings": {"x-team": "platform"},
+      "destinations": [{"id": "crm", "url": "http://127.0.0.1:9/hooks", "eventTypes": ["app_mention"],
+                        "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]},
     "teams": {"enabled": true},
     "hubspot": {"enabled": true},
     "gmail": {"enabled": false}
@@ -37,7 +39,8 @@ cat >"$work/plugins.json" <<'JSON'
 JSON
 ADMIN_TOKEN="$token" SLACK_SIGNING_SECRET="$slack_secret" TEAMS_OUTGOING_WEBHOOK_SECRET=$(openssl rand -base64 32) \
   TEAMS_CLIENT_STATE=$(openssl rand -hex 16) SLACK_BOT_TOKEN=xoxb-admin-check LOG_LEVEL=warning \
-  "$bin" serve --port 0 --data-dir "$work/data" --plugins "$work/plugins.json" 2>"$work/hub.log" &
+  "$bin" serve --port 0 --data-dir "$work/data" --plugins "$work/plugins.json" --delivery-max-attempts 2 --delivery-retry-base 0.2 \
+  2>"$work/hub.log" &
 hub_pid=$!
 port=""
 for _ in $(seq 1 100); do
@@ -49,7 +52,8 @@ done
 [ -n "$port" ] || fail "the hub did not print its port within 10 s"
 base="http://127.0.0.1:$port"
 
-# Traffic for the page to show: signed Slack events, one forged, a Teams request, a scheduled post.
+# Traffic for the page to show: signed Slack events (app mentions are forwarded to a destination that
+# refuses connections, so deliveries fail and go dead), one forged, a Teams request, a scheduled post.
 for i in $(seq 1 24); do
   ts=$(date +%s)
   body="{\"type\":\"event_callback\",\"event_id\":\"EvAdmin$i\",\"event_time\":$ts,\"event\":{\"type\":\"$([ $((i % 3)) = 0 ] && echo app_mention || echo message)\",\"text\":\"hello $i\"}}"

@@ -268,6 +268,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             close(fd)
             return
         }
+        responder.rejected(status: 503, reason: "over capacity: the connection limit is reached", remoteAddress: "")
         let body = #"{"error":"over_capacity","detail":"the server has too many open connections; retry later"}"#
         let response = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nRetry-After: 1\r\nConnection: close\r\n\r\n\(body)"
         _ = response.withCString { Glibc.send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
@@ -524,7 +525,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         case 505: code = "http_version_not_supported"
         default: code = "bad_request"
         }
-        logger.debug("rejected a request", [("status", "\(error.status)"), ("reason", error.reason), ("remote", connection.remoteAddress)])
+        responder.rejected(status: error.status, reason: error.reason, remoteAddress: connection.remoteAddress)
         connection.closeAfterWrite = true
         connection.inbound = []
         sendResponse(HTTPError(status: error.status, error: code, detail: error.reason).response, on: connection)

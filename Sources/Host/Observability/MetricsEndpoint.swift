@@ -60,6 +60,11 @@ final class MetricsEndpoint: Sendable {
         for sample in snapshot.requests {
             text.sample("atom_hub_http_requests_total", labels(sample.labels) + [("status", String(sample.status))], sample.count)
         }
+        text.family(
+            "atom_hub_http_rejected_total", "counter", "Requests the server answered before routing (malformed, too large, too slow, over capacity), by status.")
+        for sample in snapshot.rejected {
+            text.sample("atom_hub_http_rejected_total", [("status", String(sample.status))], sample.count)
+        }
         text.family("atom_hub_http_request_duration_seconds", "histogram", "Time from parsed request head to response, by route template.")
         for latency in snapshot.latencies {
             var cumulative = 0

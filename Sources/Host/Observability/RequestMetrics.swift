@@ -22,6 +22,8 @@ final class RequestMetrics: Sendable {
 
     /// The `route` label of requests no route matched (404 and 405).
     static let unmatchedRoute = "unmatched"
+    /// The `route` label of requests the server answered before routing (`atom_hub_http_rejected_total`).
+    static let rejectedRoute = "rejected"
     /// The `provider` label of host routes and unmatched requests.
     static let hostProvider = "host"
     /// Upper bounds (seconds) of the latency histogram buckets.
@@ -37,6 +39,8 @@ final class RequestMetrics: Sendable {
     private let buckets: AtomicCounters
     private let latencyMicroseconds: AtomicCounters
     private let requestCounts: AtomicCounters
+    /// Requests answered before routing, by status.
+    private let rejections = AtomicCounters(count: RequestMetrics.statusRange.count)
 
     /// `routes` are the route table's entries with the provider that owns each (nil: the host).
     init(routes: [(key: RouteKey, provider: String?)]) {
@@ -75,6 +79,11 @@ final class RequestMetrics: Sendable {
         requestCounts.add(slot)
     }
 
+    /// Counts one request the server answered before routing.
+    func recordRejection(status: Int) {
+        if Self.statusRange.contains(status) { rejections.add(status - Self.statusRange.lowerBound) }
+    }
+
     /// A consistent-enough copy of every counter for one scrape (each value is read atomically).
     func snapshot() -> Snapshot {
         var requests: [(labels: RouteLabels, status: Int, count: Int)] = []
@@ -89,7 +98,11 @@ final class RequestMetrics: Sendable {
             let perBucket = Self.latencyBuckets.indices.map { buckets[slot * Self.latencyBuckets.count + $0] }
             latencies.append((labels, perBucket, Double(latencyMicroseconds[slot]) / 1_000_000, count))
         }
-        return Snapshot(requests: requests, latencies: latencies)
+        let rejected = Self.statusRange.compactMap { status in
+            let count = rejections[status - Self.statusRange.lowerBound]
+            return count > 0 ? (status: status, count: count) : nil
+        }
+        return Snapshot(requests: requests, latencies: latencies, rejected: rejected)
     }
 
     /// Counter values read by ``snapshot()``.
@@ -97,5 +110,7 @@ final class RequestMetrics: Sendable {
         let requests: [(labels: RouteLabels, status: Int, count: Int)]
         /// Per route: non-cumulative bucket counts, sum and count.
         let latencies: [(labels: RouteLabels, buckets: [Int], sumSeconds: Double, count: Int)]
+        /// Requests answered before routing, by status.
+        let rejected: [(status: Int, count: Int)]
     }
 }

@@ -32,6 +32,19 @@ struct RequestObserver: Sendable {
         }
     }
 
+    /// Counts and logs a request the server answered before routing (`route=rejected`, a fresh request
+    /// id, the reason; no method or path, which may be what was malformed).
+    func observeRejection(status: Int, reason: String, remoteAddress: String) {
+        metrics.recordRejection(status: status)
+        guard LogLevel.info >= logger.minimumLevel else { return }
+        logger.log(
+            .info, "request",
+            [
+                ("request_id", RequestID.generate()), ("route", RequestMetrics.rejectedRoute), ("provider", RequestMetrics.hostProvider),
+                ("status", String(status)), ("reason", reason), ("remote", remoteAddress),
+            ])
+    }
+
     /// The matched route's method, template and provider (`host` for host routes and unmatched requests).
     private static func labels(of match: Router.Match) -> (method: HTTPMethod?, template: String?, provider: String) {
         guard case .found(let entry, _) = match else { return (nil, nil, RequestMetrics.hostProvider) }

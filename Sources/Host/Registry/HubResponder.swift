@@ -18,6 +18,10 @@ struct HubResponder: HTTPResponder {
         return HTTPRoute(maxBodyBytes: maxBodyBytes, respond: observer.observe(match, started: started) { request in await respond(to: request, match: match) })
     }
 
+    func rejected(status: Int, reason: String, remoteAddress: String) {
+        observer.observeRejection(status: status, reason: reason, remoteAddress: remoteAddress)
+    }
+
     private func respond(to request: Request, match: Router.Match) async -> Response {
         if AdminGate.covers(request.path) {
             do { try gate.check(request) } catch { return error.response }
@@ -37,7 +41,7 @@ struct HubResponder: HTTPResponder {
                 case .provider(let id, let route):
                     switch registry.provider(id) {
                     case .disabled:
-                        return HTTPError.providerDisabled(id).response
+                        return route.whenDisabled?(request) ?? HTTPError.providerDisabled(id).response
                     case .unavailable(let reason):
                         return HTTPError.providerUnavailable(id, reason: reason).response
                     case .ready(let provider):

@@ -14,6 +14,9 @@ public struct Route: Sendable {
     /// Request, query and response shapes for the OpenAPI document; empty unless ``documented(request:query:responses:adminOnly:)`` is used.
     public var documentation = RouteDocumentation()
     public var handler: Handler
+    /// What the route answers while its provider is switched off in `plugins.json` (the provider is
+    /// never created then); nil answers 503 `provider_disabled`. See ``answeringWhenDisabled(_:)``.
+    public var whenDisabled: (@Sendable (Request) -> Response)?
 
     public init(method: HTTPMethod, path: String, maxBodyBytes: Int = Route.defaultMaxBodyBytes, summary: String = "", handler: @escaping Handler) {
         self.method = method
@@ -52,5 +55,15 @@ public struct Route: Sendable {
         _ path: String, summary: String = "", _ handler: @escaping @Sendable (P, Request) async throws -> Response
     ) -> Route {
         on(.GET, path, maxBodyBytes: 0, summary: summary, handler)
+    }
+}
+
+extension Route {
+    /// The route, answering `response` instead of 503 while its provider is disabled: for a status
+    /// route that should say "disabled" rather than fail.
+    public func answeringWhenDisabled(_ response: @escaping @Sendable (Request) -> Response) -> Route {
+        var route = self
+        route.whenDisabled = response
+        return route
     }
 }

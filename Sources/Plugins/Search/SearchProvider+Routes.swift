@@ -3,7 +3,7 @@ import PluginAPI
 extension SearchProvider {
     /// `GET /health`: `{status: healthy|disabled|degraded, documents, embedder, index}`.
     func health() async throws -> Response {
-        if isDisabled { return .json(["status": "disabled", "documents": 0, "embedder": .string(index.embedder.id), "index": .null]) }
+        if isDisabled { return Self.disabledHealth(embedder: index.embedder.id) }
         do {
             let details = try await index.health()
             return .json(.object(JSONObject([(key: "status", value: "healthy")] + details.members)))
@@ -11,6 +11,12 @@ extension SearchProvider {
             logger.error("search health check failed", [("error", "\(error)")])
             return .json(["status": "degraded", "detail": "the search index could not be read; see the hub's log", "embedder": .string(index.embedder.id)])
         }
+    }
+
+    /// Health while search is off (`ATOM_DISABLE_LANCEDB=true`, or disabled in plugins.json, when the
+    /// provider is never created and its embedder is unknown): nothing is read, so counts are null.
+    static func disabledHealth(embedder: String?) -> Response {
+        .json(["status": "disabled", "documents": .null, "embedder": embedder.map(JSONValue.string) ?? .null, "index": .null])
     }
 
     /// `POST /hybrid`.

@@ -20,7 +20,7 @@ final class SearchProvider: Provider {
         routes: [
             .get("/api/lancedb-search/health", summary: "Status, document count, embedder and index") { (search: SearchProvider, _) in
                 try await search.health()
-            },
+            }.answeringWhenDisabled { _ in SearchProvider.disabledHealth(embedder: nil) },
             .post("/api/lancedb-search/hybrid", maxBodyBytes: 64 * 1024, summary: "Hybrid, semantic or keyword search") { (search: SearchProvider, request) in
                 try await search.query(request)
             },

@@ -39,6 +39,28 @@ struct RequestLogTests {
         }
     }
 
+    @Test("A request the server refuses before routing (malformed, too large) is logged and counted as route=rejected")
+    func rejectedRequestsLoggedAndCounted() async throws {
+        try await withHub { (hub: TestHub) async throws in
+            let port = hub.port
+            let statuses = try await Blocking.run { () -> [Int] in
+                let malformed = try TestConnection(port: port)
+                try malformed.send(Array("GET /x HTTP/1.1\r\nHost: a\r\nBad Header: secret-value\r\n\r\n".utf8))
+                let tooLarge = try TestConnection(port: port)
+                try tooLarge.send(Array("POST /api/webhooks/slack HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\n\r\n".utf8))
+                return [try malformed.readResponse().status, try tooLarge.readResponse().status]
+            }
+            #expect(statuses == [400, 413])
+            for status in [400, 413] {
+                #expect(hub.logs.all.contains { $0.contains("info http request") && $0.contains("route=rejected") && $0.contains("status=\(status)") })
+            }
+            #expect(!hub.logs.all.contains { $0.contains("secret-value") })
+            let metrics = try await hub.admin("/metrics").text
+            #expect(metrics.contains(#"atom_hub_http_rejected_total{status="400"} 1"#))
+            #expect(metrics.contains(#"atom_hub_http_rejected_total{status="413"} 1"#))
+        }
+    }
+
     @Test("Signed requests with known secrets, tokens and signatures leave none of them in the logs")
     func noSecretsInLogs() async throws {
         let hubSpotSecret = "hubspot-client-secret-7f3a9c"

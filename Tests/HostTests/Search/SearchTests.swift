@@ -221,7 +221,7 @@ struct SearchTests {
         }
     }
 
-    @Test("Disabled by ATOM_DISABLE_LANCEDB: health says disabled, queries 503; disabled in plugins.json: 503")
+    @Test("Disabled by ATOM_DISABLE_LANCEDB or in plugins.json: health says disabled, queries and upserts answer 503 with a clear message")
     func disabled() async throws {
         var environment = ["SLACK_SIGNING_SECRET": TestHub.slackSecret, "ADMIN_TOKEN": TestHub.adminToken, "ATOM_DISABLE_LANCEDB": "true"]
         try await withHub(plugins: TestHub.searchPlugins, environment: environment) { hub throws in
@@ -237,9 +237,13 @@ struct SearchTests {
         environment["ATOM_DISABLE_LANCEDB"] = nil
         try await withHub(plugins: #"{"providers": {"search": {"enabled": false}}}"#, environment: environment) { hub throws in
             let health = try await hub.request("GET", "/api/lancedb-search/health")
-            #expect(health.status == 503)
-            #expect(health.errorCode == "provider_disabled")
-            #expect(try await hub.search(["query": "revenue"]).status == 503)
+            #expect(health.status == 200)
+            #expect(try health.json()["status"] == "disabled")
+            #expect(try health.json()["documents"] == .null)
+            let query = try await hub.search(["query": "revenue"])
+            #expect(query.status == 503)
+            #expect(query.errorCode == "provider_disabled")
+            #expect(try await hub.upsert(Self.corpus).status == 503)
         }
     }
 

@@ -44,6 +44,8 @@ final class FakeServer: Sendable {
 
         var requests: [Request] { received.withLock { $0 } }
 
+        func rejected(status: Int, reason: String, remoteAddress: String) {}
+
         func route(method: HTTPMethod, path: String) -> HTTPRoute {
             HTTPRoute(maxBodyBytes: 1 << 20) { [self] request in
                 received.withLock { $0.append(request) }

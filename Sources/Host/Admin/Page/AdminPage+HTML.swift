@@ -58,7 +58,7 @@ extension AdminPage {
             <div class="columns">
               <section class="card">
                 <div class="card-head"><h2>Deliveries</h2></div>
-                <table class="grid compact" id="deliveries"><thead><tr><th>Id</th><th>Target</th><th>State</th><th>Attempts</th><th></th></tr></thead><tbody></tbody></table>
+                <table class="grid compact" id="deliveries"><thead><tr><th>Id</th><th>Destination</th><th>State</th><th>Attempts</th><th></th></tr></thead><tbody></tbody></table>
               </section>
               <section class="card">
                 <div class="card-head"><h2>Audit log</h2></div>

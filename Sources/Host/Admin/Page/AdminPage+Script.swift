@@ -135,13 +135,12 @@ extension AdminPage {
           }
 
           async function loadDeliveries() {
-            const { status, json } = await api("GET", "/api/admin/deliveries?limit=12");
-            if (status === 404) { fill("deliveries", [], "Deliveries are not available on this hub.", 5); return; }
-            const items = (json && (json.deliveries || json.items)) || [];
+            const { json } = await api("GET", "/api/admin/deliveries?limit=12");
+            const items = (json && json.deliveries) || [];
             fill("deliveries", items.map((d) => el("tr", {},
-              el("td", {}, String(d.id)), el("td", { title: d.target || d.url || "" }, d.target || d.url || d.subscription || ""),
-              el("td", {}, pill(d.state || "", "state-" + (d.state || ""))), el("td", {}, d.attempts == null ? "" : String(d.attempts)),
-              el("td", { class: "right" }, d.state === "dead" || d.state === "failed"
+              el("td", {}, String(d.id)), el("td", { title: d.last_error || "" }, d.destination + " · event " + d.event_id),
+              el("td", {}, pill(d.state, "state-" + d.state)), el("td", {}, d.attempts + "/" + d.max_attempts),
+              el("td", { class: "right" }, d.state === "dead"
                 ? el("button", { class: "small", onclick: async () => { await api("POST", "/api/admin/deliveries/" + d.id + "/retry"); await refresh(); } }, "Retry") : ""))),
               "No deliveries.", 5);
           }
