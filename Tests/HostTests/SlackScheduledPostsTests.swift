@@ -206,7 +206,8 @@ struct SlackScheduledPostsTests {
             for bad: JSONValue in [
                 ["text": "Hi", "post_at": "2099-01-01T09:00:00Z"], ["channel": "", "text": "Hi", "post_at": "2099-01-01T09:00:00Z"],
                 ["channel": "C1", "text": "", "post_at": "2099-01-01T09:00:00Z"], ["channel": "C1", "text": "Hi", "post_at": "tomorrow"],
-                ["channel": "C1", "text": "Hi", "post_at": "2099-01-01T09:00:00"], ["channel": "C1", "text": "Hi", "post_at": 4_070_937_600],
+                ["channel": "C1", "text": "Hi", "post_at": "2099-01-01T09:00:00"],
+                ["channel": "C1", "text": "Hi", "post_at": "0722-12-16T04:23:49.702-19:21"], ["channel": "C1", "text": "Hi", "post_at": 4_070_937_600],
                 ["channel": "C1", "text": .string(String(repeating: "a", count: 40_001)), "post_at": "2099-01-01T09:00:00Z"], "not an object",
             ] {
                 let response = try await post(bad)

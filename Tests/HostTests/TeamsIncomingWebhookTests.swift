@@ -182,7 +182,7 @@ struct TeamsIncomingWebhookTests {
             #expect(try await post(good, headers: [("Authorization", "Bearer wrong-token-0123456789abcdef")]).status == 401)
             for bad: JSONValue in [
                 [:], ["text": ""], ["text": 5], ["text": "Hi", "post_at": "tomorrow"], ["text": "Hi", "post_at": "2099-01-01T09:00:00"],
-                ["text": "Hi", "post_at": 4_070_937_600], ["text": "Hi", "title": 3], ["text": .string(String(repeating: "a", count: 28_001))],
+                ["text": "Hi", "post_at": "0722-12-16T04:23:49.702-19:21"], ["text": "Hi", "post_at": 4_070_937_600], ["text": "Hi", "title": 3], ["text": .string(String(repeating: "a", count: 28_001))],
                 "not an object",
             ] {
                 let response = try await post(bad)

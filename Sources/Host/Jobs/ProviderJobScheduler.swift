@@ -17,8 +17,8 @@ struct ProviderJobScheduler: JobScheduler {
         guard let declared = kinds[kind] else {
             throw ProviderSetupError("provider '\(provider)' did not declare the job kind '\(kind)'")
         }
-        // A due time the queue's millisecond column cannot hold would trap; years 1970 to 9999 are plenty.
-        if let runAt, !(0...253_402_300_799).contains(runAt) {
+        // A due time the queue's millisecond column cannot hold would trap.
+        if let runAt, !JobTime.range.contains(runAt) {
             throw ProviderSetupError("provider '\(provider)' asked for job kind '\(kind)' to run at \(runAt), not a time from 1970 to 9999")
         }
         return try await queue.enqueue(

@@ -31,9 +31,7 @@ extension SlackProvider {
         guard text.count <= Self.maxTextLength else {
             throw HTTPError.badRequest("text is \(text.count) characters; at most \(Self.maxTextLength) are allowed")
         }
-        guard let postAtText = body["post_at"]?.stringValue, let postAt = RFC3339.parse(postAtText) else {
-            throw HTTPError.badRequest("post_at must be an RFC 3339 time with Z or an offset, such as 2026-12-01T09:00:00Z")
-        }
+        let (postAtText, postAt) = try JobTime.parse(body["post_at"], member: "post_at")
         let id = try await jobs.enqueue(
             Self.postMessageKind, payload: ["channel": .string(channel), "text": .string(text), "post_at": .string(postAtText)], runAt: postAt, priority: 0, idempotencyKey: nil)
         logger.info("scheduled a Slack post", [("job", String(id)), ("channel", channel), ("post_at", postAtText)])

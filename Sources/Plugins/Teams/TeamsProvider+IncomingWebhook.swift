@@ -37,11 +37,9 @@ extension TeamsProvider {
         }
         var runAt: Double?
         if let postAt = body["post_at"], postAt != .null {
-            guard let postAtText = postAt.stringValue, let time = RFC3339.parse(postAtText) else {
-                throw HTTPError.badRequest("post_at must be an RFC 3339 time with Z or an offset, such as 2026-12-01T09:00:00Z")
-            }
-            runAt = time
-            payload["post_at"] = .string(postAtText)
+            let (text, seconds) = try JobTime.parse(postAt, member: "post_at")
+            runAt = seconds
+            payload["post_at"] = .string(text)
         }
         var idempotencyKey: String?
         if let key = request.headers["Idempotency-Key"] {
