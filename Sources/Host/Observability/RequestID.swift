@@ -1,4 +1,5 @@
 import PluginAPI
+import Synchronization
 
 /// The request id carried in `X-Request-ID`: the caller's when it is safe to log, else a new one.
 enum RequestID {
@@ -24,8 +25,14 @@ enum RequestID {
         }
     }
 
-    /// 16 random bytes as 32 hex digits.
+    /// 32 hex digits: a random prefix drawn once per process, then a counter. Unique without a
+    /// random draw per request; an id names a request in the logs and grants nothing, so it need not
+    /// be unpredictable.
     static func generate() -> String {
-        Hex.encode(SecureRandom.bytes(16))
+        let sequence = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return prefix + Hex.encode((0..<8).reversed().map { UInt8(truncatingIfNeeded: sequence >> ($0 * 8)) })
     }
+
+    private static let prefix = Hex.encode(SecureRandom.bytes(8))
+    private static let counter = Atomic<UInt64>(0)
 }

@@ -39,6 +39,13 @@ struct RequestLogTests {
         }
     }
 
+    @Test("Generated request ids are 32 hex digits and never repeat within a process")
+    func generatedIDsAreUnique() {
+        let ids = (0..<10_000).map { _ in RequestID.generate() }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.utf8.count == 32 && $0.allSatisfy(\.isHexDigit) })
+    }
+
     @Test("A request the server refuses before routing (malformed, too large) is logged and counted as route=rejected")
     func rejectedRequestsLoggedAndCounted() async throws {
         try await withHub { (hub: TestHub) async throws in
