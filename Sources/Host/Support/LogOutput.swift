@@ -30,12 +30,17 @@ enum LogOutput {
         case .json:
             var out = [UInt8]()
             out.reserveCapacity(256)
-            for (index, (key, value)) in ([("ts", timestamp), ("level", level.name), ("label", label), ("msg", message)] + metadata).enumerated() {
-                out.append(index == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
-                JSONValue.string(key).write(to: &out)
+            func member(_ key: String, _ value: String, first: Bool = false) {
+                out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+                JSONValue.writeString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
-                JSONValue.string(value).write(to: &out)
+                JSONValue.writeString(value, to: &out)
             }
+            member("ts", timestamp, first: true)
+            member("level", level.name)
+            member("label", label)
+            member("msg", message)
+            for (key, value) in metadata { member(key, value) }
             out.append(contentsOf: "}\n".utf8)
             return out
         case .logfmt:
@@ -50,20 +55,37 @@ enum LogOutput {
         LogLevel.allCases.first { $0.name == value?.lowercased() } ?? .info
     }
 
-    private static func timestamp() -> String {
+    /// The current UTC time as `2026-11-29T07:45:12.345Z`, digits written by hand: String(format:)
+    /// goes through Foundation's formatter, and string concatenation allocates, on every log line.
+    static func timestamp() -> String {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         var seconds = spec.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        // Digits by hand: String(format:) goes through Foundation's formatter on every log line.
-        func digits(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            var index = 0
+            func put(_ value: Int, _ width: Int, then separator: UInt8?) {
+                var remaining = value
+                for position in stride(from: index + width - 1, through: index, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                    remaining /= 10
+                }
+                index += width
+                if let separator {
+                    buffer[index] = separator
+                    index += 1
+                }
+            }
+            put(Int(parts.tm_year) + 1900, 4, then: UInt8(ascii: "-"))
+            put(Int(parts.tm_mon) + 1, 2, then: UInt8(ascii: "-"))
+            put(Int(parts.tm_mday), 2, then: UInt8(ascii: "T"))
+            put(Int(parts.tm_hour), 2, then: UInt8(ascii: ":"))
+            put(Int(parts.tm_min), 2, then: UInt8(ascii: ":"))
+            put(Int(parts.tm_sec), 2, then: UInt8(ascii: "."))
+            put(spec.tv_nsec / 1_000_000, 3, then: UInt8(ascii: "Z"))
+            return index
         }
-        return digits(Int(parts.tm_year) + 1900, 4) + "-" + digits(Int(parts.tm_mon) + 1, 2) + "-" + digits(Int(parts.tm_mday), 2) + "T"
-            + digits(Int(parts.tm_hour), 2) + ":" + digits(Int(parts.tm_min), 2) + ":" + digits(Int(parts.tm_sec), 2) + "."
-            + digits(spec.tv_nsec / 1_000_000, 3) + "Z"
     }
 
     /// Quotes a logfmt value when it has spaces, quotes, '=' or control characters.

@@ -120,6 +120,21 @@ struct RequestLogTests {
         }
     }
 
+    @Test("Log timestamps are RFC 3339 UTC with milliseconds, and the current time")
+    func timestamps() throws {
+        let before = Date().timeIntervalSince1970
+        let stamp = LogOutput.timestamp()
+        let after = Date().timeIntervalSince1970
+        #expect(stamp.utf8.count == 24 && stamp.hasSuffix("Z"))
+        let seconds = try #require(RFC3339.parse(stamp))
+        #expect(seconds >= before.rounded(.down) - 0.001 && seconds <= after + 0.001)
+        #expect(Array(stamp.utf8).enumerated().allSatisfy { index, byte in
+            [4, 7].contains(index) ? byte == UInt8(ascii: "-") : index == 10 ? byte == UInt8(ascii: "T")
+                : [13, 16].contains(index) ? byte == UInt8(ascii: ":") : index == 19 ? byte == UInt8(ascii: ".")
+                : index == 23 ? byte == UInt8(ascii: "Z") : (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        })
+    }
+
     @Test("--log-format and LOG_FORMAT choose the format; anything else is a usage error")
     func logFormatOption() throws {
         guard case .serve(let flagged) = try CommandLineInterface.parse(["--log-format", "logfmt"]) else { Issue.record("not serve"); return }
