@@ -161,6 +161,7 @@ enum CommandLineInterface {
     }
 
     static func printError(_ text: String) {
+        LogSink.standardError.flush()  // Log lines before it stay before it.
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 }

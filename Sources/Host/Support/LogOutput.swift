@@ -13,9 +13,13 @@ enum LogFormat: String, Sendable, CaseIterable {
 enum LogOutput {
     /// A logger writing to stderr at `level` and above.
     static func standardError(label: String, level: LogLevel, format: LogFormat = .json) -> Logger {
+        logger(label: label, level: level, format: format, sink: .standardError)
+    }
+
+    /// A logger writing to `sink`.
+    static func logger(label: String, level: LogLevel, format: LogFormat, sink: LogSink) -> Logger {
         Logger(label: label, minimumLevel: level) { level, label, message, metadata in
-            let line = bytes(format: format, timestamp: timestamp(), level: level, label: label, message: message, metadata: metadata)
-            line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+            sink.append(bytes(format: format, timestamp: timestamp(), level: level, label: label, message: message, metadata: metadata))
         }
     }
 
