@@ -27,15 +27,8 @@ struct HostRoutes {
 
     /// `GET /api/admin/events?provider=ID&limit=N`: newest first.
     static func listEvents(_ request: Request, eventLog: EventLog) async throws -> Response {
-        let query = request.queryParameters
-        var limit = 50
-        if let text = query["limit"] {
-            guard let value = Int(text), (1...1000).contains(value) else {
-                throw HTTPError.badRequest("limit must be a whole number from 1 to 1000")
-            }
-            limit = value
-        }
-        let events = try await eventLog.recent(provider: query["provider"], limit: limit)
+        let limit = try request.limitParameter(default: 50)
+        let events = try await eventLog.recent(provider: request.queryParameters["provider"], limit: limit)
         let items: [JSONValue] = events.map { event in
             [
                 "id": .number(Double(event.id)), "provider": .string(event.provider), "type": .string(event.type),

@@ -26,18 +26,8 @@ struct DeliveryRoutes {
 
     private func list(_ request: Request) async throws -> Response {
         let query = request.queryParameters
-        var limit = 100
-        if let text = query["limit"] {
-            guard let value = Int(text), (1...1000).contains(value) else { throw HTTPError.badRequest("limit must be a whole number from 1 to 1000") }
-            limit = value
-        }
-        var state: DeliveryState?
-        if let text = query["state"] {
-            guard let value = DeliveryState(rawValue: text) else {
-                throw HTTPError.badRequest("state must be one of \(DeliveryState.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            state = value
-        }
+        let limit = try request.limitParameter(default: 100)
+        let state = try request.enumParameter("state", as: DeliveryState.self)
         if let id = query["destination"] { _ = try destination(id) }
         let records = try await store.deliveries(destination: query["destination"], state: state, limit: limit)
         return .json(["deliveries": .array(records.map(\.json))])

@@ -42,19 +42,8 @@ struct JobRoutes {
     }
 
     private static func list(_ request: Request, queue: JobQueue) async throws -> Response {
-        let query = request.queryParameters
-        var limit = 100
-        if let text = query["limit"] {
-            guard let value = Int(text), (1...1000).contains(value) else { throw HTTPError.badRequest("limit must be a whole number from 1 to 1000") }
-            limit = value
-        }
-        var state: JobState?
-        if let text = query["state"] {
-            guard let value = JobState(rawValue: text) else {
-                throw HTTPError.badRequest("state must be one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            state = value
-        }
+        let limit = try request.limitParameter(default: 100)
+        let state = try request.enumParameter("state", as: JobState.self)
         return .json(["jobs": .array(try await queue.jobs(state: state, limit: limit).map(json))])
     }
 

@@ -107,22 +107,9 @@ struct SecurityRoutes {
             }
             filter.since = Int64(seconds * 1000)
         }
-        if let text = query["type"] {
-            guard let type = AuditEvent.Kind(rawValue: text) else {
-                throw HTTPError.badRequest("type must be one of: \(AuditEvent.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            filter.type = type
-        }
-        if let text = query["severity"] {
-            guard let severity = AuditEvent.Severity(rawValue: text) else {
-                throw HTTPError.badRequest("severity must be one of: \(AuditEvent.Severity.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            filter.severity = severity
-        }
-        if let text = query["limit"] {
-            guard let limit = Int(text), (1...1000).contains(limit) else { throw HTTPError.badRequest("limit must be a whole number from 1 to 1000") }
-            filter.limit = limit
-        }
+        filter.type = try request.enumParameter("type", as: AuditEvent.Kind.self)
+        filter.severity = try request.enumParameter("severity", as: AuditEvent.Severity.self)
+        filter.limit = try request.limitParameter(default: filter.limit)
         let records = try await audit.query(filter)
         return .json(["events": .array(records.map(\.json))])
     }
