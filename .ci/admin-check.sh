@@ -8,20 +8,9 @@ screenshot="${1:-docs/admin.png}"
 bin="$(swift build --show-bin-path)/atom-hub"
 [ -x "$bin" ] || { echo "admin-check: $bin is not built" >&2; exit 1; }
 
+name=admin-check
 work=$(mktemp -d)
-touch "$work/hub.log"
-hub_pid=""
-cleanup() {
-  if [ -n "$hub_pid" ]; then kill "$hub_pid" 2>/dev/null || true; wait "$hub_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "admin-check: FAILED: $*" >&2
-  echo "---- hub log (last 40 lines) ----" >&2
-  tail -n 40 "$work/hub.log" >&2 || true
-  exit 1
-}
+. .ci/hub.sh
 
 token=$(openssl rand -hex 32)
 slack_secret=$(openssl rand -hex 16)
@@ -39,18 +28,7 @@ cat >"$work/plugins.json" <<'JSON'
 JSON
 ADMIN_TOKEN="$token" SLACK_SIGNING_SECRET="$slack_secret" TEAMS_OUTGOING_WEBHOOK_SECRET=$(openssl rand -base64 32) \
   TEAMS_CLIENT_STATE=$(openssl rand -hex 16) SLACK_BOT_TOKEN=xoxb-admin-check LOG_LEVEL=warning \
-  "$bin" serve --port 0 --data-dir "$work/data" --plugins "$work/plugins.json" --delivery-max-attempts 2 --delivery-retry-base 0.2 \
-  2>"$work/hub.log" &
-hub_pid=$!
-port=""
-for _ in $(seq 1 100); do
-  port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$work/hub.log" | head -1)
-  [ -n "$port" ] && break
-  kill -0 "$hub_pid" 2>/dev/null || fail "the hub exited before listening"
-  sleep 0.1
-done
-[ -n "$port" ] || fail "the hub did not print its port within 10 s"
-base="http://127.0.0.1:$port"
+  start_hub --delivery-max-attempts 2 --delivery-retry-base 0.2
 
 # Traffic for the page to show: signed Slack events (app mentions are forwarded to a destination that
 # refuses connections, so deliveries fail and go dead), one forged, a Teams request, a scheduled post.

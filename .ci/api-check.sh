@@ -15,40 +15,18 @@ bin="$(swift build --show-bin-path)/atom-hub"
 [ -x "$bin" ] || { echo "api-check: $bin is not built" >&2; exit 1; }
 [ -x "$venv/bin/schemathesis" ] || { echo "api-check: $venv has no schemathesis (run .ci/run)" >&2; exit 1; }
 
+name=api-check
 work=$(mktemp -d)
-hub_pid=""
-cleanup() {
-  if [ -n "$hub_pid" ]; then kill "$hub_pid" 2>/dev/null || true; wait "$hub_pid" 2>/dev/null || true; fi
-  [ -n "${KEEP_API_CHECK:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "api-check: FAILED: $*" >&2
-  echo "---- hub log (last 60 lines) ----" >&2
-  tail -n 60 "$work/hub.log" >&2 || true
-  exit 1
-}
+. .ci/hub.sh
 
 token=$(openssl rand -hex 32)
-touch "$work/hub.log"
 cat >"$work/plugins.json" <<'JSON'
 {"providers": {"slack": {"enabled": true}, "hubspot": {"enabled": true}, "teams": {"enabled": true}}}
 JSON
 ADMIN_TOKEN="$token" SLACK_SIGNING_SECRET=$(openssl rand -hex 16) HUBSPOT_CLIENT_SECRET=$(openssl rand -hex 16) \
   TEAMS_OUTGOING_WEBHOOK_SECRET=$(openssl rand -base64 32) TEAMS_CLIENT_STATE=$(openssl rand -hex 16) \
   TEAMS_INCOMING_WEBHOOK_URL=http://127.0.0.1:9/teams SLACK_BOT_TOKEN=xoxb-ci SLACK_API_BASE_URL=http://127.0.0.1:9 \
-  "$bin" serve --port 0 --public-url http://hub.invalid --data-dir "$work/data" --plugins "$work/plugins.json" 2>"$work/hub.log" &
-hub_pid=$!
-touch "$work/hub.log"
-port=""
-for _ in $(seq 1 100); do
-  port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$work/hub.log" | head -1)
-  [ -n "$port" ] && break
-  kill -0 "$hub_pid" 2>/dev/null || fail "the hub exited before listening"
-  sleep 0.1
-done
-[ -n "$port" ] || fail "the hub did not print its port within 10 s"
-base="http://127.0.0.1:$port"
+  start_hub --public-url http://hub.invalid
 
 curl -fsS "$base/openapi.json" -o "$work/openapi.json" || fail "GET /openapi.json"
 "$venv/bin/openapi-spec-validator" "$work/openapi.json" || fail "openapi-spec-validator rejected the document"
