@@ -221,29 +221,26 @@ struct OAuthStore: Sendable {
 
     /// Marks the connection as needing re-authorization if it is still at `generation`; returns whether it did.
     func markNeedsReauth(id: Int64, generation: Int64, error: String, now: Int64) async throws -> Bool {
-        try await transaction { connection in
-            let update = try connection.prepare(
-                "UPDATE oauth_connections SET status = 'needs_reauth', last_error = ?, updated_at = ? WHERE id = ? AND generation = ? AND status = 'active'")
+        try await updateActive(id: id, generation: generation, set: "status = 'needs_reauth', ", error: error, now: now)
+    }
+
+    /// Records why the last refresh of a connection still at `generation` failed, leaving it active
+    /// (the refresh is retried); the admin API shows it as `last_error`.
+    func recordRefreshError(id: Int64, generation: Int64, error: String, now: Int64) async throws {
+        _ = try await updateActive(id: id, generation: generation, set: "", error: error, now: now)
+    }
+
+    /// Sets `last_error` (and the fixed assignments in `set`) on an active connection still at `generation`.
+    private func updateActive(id: Int64, generation: Int64, set: StaticString, error: String, now: Int64) async throws -> Bool {
+        let sql = "UPDATE oauth_connections SET \(set)last_error = ?, updated_at = ? WHERE id = ? AND generation = ? AND status = 'active'"
+        return try await transaction { connection in
+            let update = try connection.prepare(sql)
             try update.bind(1, error)
             try update.bind(2, now)
             try update.bind(3, id)
             try update.bind(4, generation)
             try update.run()
             return connection.changes == 1
-        }
-    }
-
-    /// Records why the last refresh of a connection still at `generation` failed, leaving it active
-    /// (the refresh is retried); the admin API shows it as `last_error`.
-    func recordRefreshError(id: Int64, generation: Int64, error: String, now: Int64) async throws {
-        try await transaction { connection in
-            let update = try connection.prepare(
-                "UPDATE oauth_connections SET last_error = ?, updated_at = ? WHERE id = ? AND generation = ? AND status = 'active'")
-            try update.bind(1, error)
-            try update.bind(2, now)
-            try update.bind(3, id)
-            try update.bind(4, generation)
-            try update.run()
         }
     }
 
