@@ -25,6 +25,7 @@ struct GmailWebhookTests {
             let event = try #require(events.first)
             #expect(event["external_id"] == "2070443601311540")
             #expect(event["type"] == "gmail.history")
+            #expect(event["occurred_at"] == .number(1_795_921_200), "publishTime 2026-11-29T03:00:00.000Z is the event's time")
             #expect(event["payload"]?["emailAddress"] == "user@example.com")
             #expect(event["payload"]?["historyId"] == "9876543210")
             #expect(event["payload"]?["subscription"] == "projects/atom-test/subscriptions/gmail-push")

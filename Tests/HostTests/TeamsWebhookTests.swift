@@ -76,6 +76,7 @@ struct TeamsOutgoingWebhookTests {
             #expect(events.count == 1)
             #expect(events.first?["external_id"] == "1485983408511")
             #expect(events.first?["type"] == "message")
+            #expect(events.first?["occurred_at"] == .number(1_795_921_200), "the activity's timestamp is the event's time")
             #expect(events.first?["payload"]?["text"] == "<at>Atom</at> hello")
         }
     }

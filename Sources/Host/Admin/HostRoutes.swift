@@ -33,6 +33,7 @@ struct HostRoutes {
             [
                 "id": .number(Double(event.id)), "provider": .string(event.provider), "type": .string(event.type),
                 "external_id": .string(event.externalID), "received_at": .number(Double(event.receivedAt) / 1000),
+                "occurred_at": event.occurredAt.map(JSONValue.number) ?? .null,
                 "payload": event.payloadJSON,
             ]
         }

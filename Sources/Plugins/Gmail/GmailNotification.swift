@@ -53,6 +53,8 @@ struct GmailNotification: Sendable, Equatable {
         var payload: JSONObject = ["emailAddress": .string(emailAddress), "historyId": .string(historyId), "messageId": .string(messageID)]
         if let publishTime { payload["publishTime"] = .string(publishTime) }
         if let subscription { payload["subscription"] = .string(subscription) }
-        return NewEvent(externalID: messageID, type: "gmail.history", rawBody: rawBody, payload: .object(payload))
+        // Pub/Sub's publishTime is when Gmail published the change: the event's own time.
+        return NewEvent(
+            externalID: messageID, type: "gmail.history", occurredAt: publishTime.flatMap(RFC3339.parse), rawBody: rawBody, payload: .object(payload))
     }
 }

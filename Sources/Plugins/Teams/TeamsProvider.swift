@@ -100,7 +100,8 @@ public final class TeamsProvider: Provider {
         let activity = try request.jsonBody()
         guard let id = activity["id"]?.stringValue, !id.isEmpty else { throw HTTPError.badRequest("the activity has no id") }
         guard let type = activity["type"]?.stringValue, !type.isEmpty else { throw HTTPError.badRequest("the activity has no type") }
-        _ = try await events.append([NewEvent(externalID: id, type: type, rawBody: request.body, payload: activity)])
+        let sent = activity["timestamp"]?.stringValue.flatMap(RFC3339.parse)  // When the user sent the message.
+        _ = try await events.append([NewEvent(externalID: id, type: type, occurredAt: sent, rawBody: request.body, payload: activity)])
         return .json(["type": "message", "text": .string(replyText)])
     }
 
