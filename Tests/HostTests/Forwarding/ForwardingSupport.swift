@@ -79,15 +79,7 @@ enum Forwarding {
     static func withHub<T>(
         destinations: [String], configure: @escaping (inout HubOptions) -> Void = fastRetries(), _ body: (TestHub) async throws -> T
     ) async throws -> T {
-        let hub = try TestHub(plugins: plugins(destinations), configure: configure)
-        do {
-            let result = try await body(hub)
-            await hub.stop()
-            return result
-        } catch {
-            await hub.stop()
-            throw error
-        }
+        try await HostTests.withHub(plugins: plugins(destinations), configure: configure, body)
     }
 
     /// Sends a signed Slack event of `type`; returns its stored event id.

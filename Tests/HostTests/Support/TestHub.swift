@@ -99,9 +99,12 @@ func withHub<T>(
     server: ServerConfiguration = ServerConfiguration(),
     providerTypes: [any Provider.Type] = allProviders,
     beforeStart: (URL) throws -> Void = { _ in },
+    configure: (inout HubOptions) -> Void = { _ in },
     _ body: (TestHub) async throws -> T
 ) async throws -> T {
-    let hub = try TestHub(plugins: plugins, environment: environment, clock: clock, server: server, providerTypes: providerTypes, beforeStart: beforeStart)
+    let hub = try TestHub(
+        plugins: plugins, environment: environment, clock: clock, server: server, providerTypes: providerTypes, beforeStart: beforeStart,
+        configure: configure)
     do {
         let result = try await body(hub)
         await hub.stop()
