@@ -30,9 +30,17 @@ enum RequestID {
     /// be unpredictable.
     static func generate() -> String {
         let sequence = counter.wrappingAdd(1, ordering: .relaxed).newValue
-        return prefix + Hex.encode((0..<8).reversed().map { UInt8(truncatingIfNeeded: sequence >> ($0 * 8)) })
+        // Written digit by digit into one allocation: this runs for every request.
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            for (index, byte) in prefix.enumerated() { buffer[index] = byte }
+            for nibble in 0..<16 {
+                buffer[16 + nibble] = hexDigits[Int(truncatingIfNeeded: (sequence >> UInt64(60 - 4 * nibble)) & 0xF)]
+            }
+            return 32
+        }
     }
 
-    private static let prefix = Hex.encode(SecureRandom.bytes(8))
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    private static let prefix: [UInt8] = Array(Hex.encode(SecureRandom.bytes(8)).utf8)
     private static let counter = Atomic<UInt64>(0)
 }

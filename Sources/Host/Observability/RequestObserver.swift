@@ -25,7 +25,7 @@ struct RequestObserver: Sendable {
                 level, "request",
                 [
                     ("request_id", requestID), ("method", request.method.rawValue), ("route", template ?? RequestMetrics.unmatchedRoute),
-                    ("provider", provider), ("status", String(response.status)), ("duration_ms", String(Double(Int(seconds * 100_000)) / 100)),
+                    ("provider", provider), ("status", String(response.status)), ("duration_ms", Self.milliseconds(seconds)),
                     ("bytes_in", String(request.body.count)), ("bytes_out", String(response.body.count)),
                 ])
             return response
@@ -43,6 +43,13 @@ struct RequestObserver: Sendable {
                 ("request_id", RequestID.generate()), ("route", RequestMetrics.rejectedRoute), ("provider", RequestMetrics.hostProvider),
                 ("status", String(status)), ("reason", reason), ("remote", remoteAddress),
             ])
+    }
+
+    /// `seconds` as milliseconds with two decimals (`1.25`), without formatting a Double.
+    static func milliseconds(_ seconds: Double) -> String {
+        let hundredths = max(0, Int((seconds * 100_000).rounded()))
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 
     /// The matched route's method, template and provider (`host` for host routes and unmatched requests).

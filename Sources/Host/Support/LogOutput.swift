@@ -16,41 +16,61 @@ enum LogOutput {
         logger(label: label, level: level, format: format, sink: .standardError)
     }
 
-    /// A logger writing to `sink`.
+    /// A logger writing to `sink`. Each line is formatted straight into the sink's buffer: no
+    /// intermediate strings or arrays (this runs once per request for the access log).
     static func logger(label: String, level: LogLevel, format: LogFormat, sink: LogSink) -> Logger {
         Logger(label: label, minimumLevel: level) { level, label, message, metadata in
-            sink.append(bytes(format: format, timestamp: timestamp(), level: level, label: label, message: message, metadata: metadata))
+            sink.append { out in
+                write(format: format, level: level, label: label, message: message, metadata: metadata, to: &out) { appendTimestamp(to: &$0) }
+            }
         }
     }
 
     /// One record as a line (with its newline): `{"ts":…,"level":…,"label":…,"msg":…,…}` or `ts=… level=… label=… msg=… …`.
     static func line(format: LogFormat, timestamp: String, level: LogLevel, label: String, message: String, metadata: [(String, String)]) -> String {
-        String(decoding: bytes(format: format, timestamp: timestamp, level: level, label: label, message: message, metadata: metadata), as: UTF8.self)
+        var out = [UInt8]()
+        write(format: format, level: level, label: label, message: message, metadata: metadata, to: &out) { $0.append(contentsOf: timestamp.utf8) }
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// ``line(format:timestamp:level:label:message:metadata:)`` as UTF-8, written without building an intermediate JSON tree.
-    static func bytes(format: LogFormat, timestamp: String, level: LogLevel, label: String, message: String, metadata: [(String, String)]) -> [UInt8] {
+    /// Appends one record, with its newline, to `out`; `timestamp` appends the time's digits.
+    private static func write(
+        format: LogFormat, level: LogLevel, label: String, message: String, metadata: [(String, String)], to out: inout [UInt8],
+        timestamp: (inout [UInt8]) -> Void
+    ) {
         switch format {
         case .json:
-            var out = [UInt8]()
-            out.reserveCapacity(256)
-            func member(_ key: String, _ value: String, first: Bool = false) {
-                out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            out.append(contentsOf: #"{"ts":""#.utf8)
+            timestamp(&out)
+            out.append(contentsOf: #"","level":"#.utf8)
+            JSONValue.writeString(level.name, to: &out)
+            out.append(contentsOf: #","label":"#.utf8)
+            JSONValue.writeString(label, to: &out)
+            out.append(contentsOf: #","msg":"#.utf8)
+            JSONValue.writeString(message, to: &out)
+            for (key, value) in metadata {
+                out.append(UInt8(ascii: ","))
                 JSONValue.writeString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 JSONValue.writeString(value, to: &out)
             }
-            member("ts", timestamp, first: true)
-            member("level", level.name)
-            member("label", label)
-            member("msg", message)
-            for (key, value) in metadata { member(key, value) }
             out.append(contentsOf: "}\n".utf8)
-            return out
         case .logfmt:
-            var line = "ts=\(timestamp) level=\(level.name) label=\(label) msg=\(quoted(message))"
-            for (key, value) in metadata { line += " \(key)=\(quoted(value))" }
-            return Array((line + "\n").utf8)
+            out.append(contentsOf: "ts=".utf8)
+            timestamp(&out)
+            out.append(contentsOf: " level=".utf8)
+            out.append(contentsOf: level.name.utf8)
+            out.append(contentsOf: " label=".utf8)
+            out.append(contentsOf: label.utf8)
+            out.append(contentsOf: " msg=".utf8)
+            appendQuoted(message, to: &out)
+            for (key, value) in metadata {
+                out.append(UInt8(ascii: " "))
+                out.append(contentsOf: key.utf8)
+                out.append(UInt8(ascii: "="))
+                appendQuoted(value, to: &out)
+            }
+            out.append(UInt8(ascii: "\n"))
         }
     }
 
@@ -59,59 +79,74 @@ enum LogOutput {
         LogLevel.allCases.first { $0.name == value?.lowercased() } ?? .info
     }
 
-    /// The current UTC time as `2026-11-29T07:45:12.345Z`, digits written by hand: String(format:)
-    /// goes through Foundation's formatter, and string concatenation allocates, on every log line.
+    /// The current UTC time as `2026-11-29T07:45:12.345Z`.
     static func timestamp() -> String {
+        var out = [UInt8]()
+        appendTimestamp(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the current UTC time as `2026-11-29T07:45:12.345Z`, digits written by hand:
+    /// String(format:) goes through Foundation's formatter, and string concatenation allocates, on every log line.
+    static func appendTimestamp(to out: inout [UInt8]) {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         var seconds = spec.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(unsafeUninitializedCapacity: 24) { buffer in
-            var index = 0
-            func put(_ value: Int, _ width: Int, then separator: UInt8?) {
-                var remaining = value
-                for position in stride(from: index + width - 1, through: index, by: -1) {
-                    buffer[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                    remaining /= 10
-                }
-                index += width
-                if let separator {
-                    buffer[index] = separator
-                    index += 1
-                }
+        func put(_ value: Int, _ width: Int, then separator: UInt8) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var remaining = value
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: (remaining / divisor) % 10))
+                remaining %= divisor
+                divisor /= 10
             }
-            put(Int(parts.tm_year) + 1900, 4, then: UInt8(ascii: "-"))
-            put(Int(parts.tm_mon) + 1, 2, then: UInt8(ascii: "-"))
-            put(Int(parts.tm_mday), 2, then: UInt8(ascii: "T"))
-            put(Int(parts.tm_hour), 2, then: UInt8(ascii: ":"))
-            put(Int(parts.tm_min), 2, then: UInt8(ascii: ":"))
-            put(Int(parts.tm_sec), 2, then: UInt8(ascii: "."))
-            put(spec.tv_nsec / 1_000_000, 3, then: UInt8(ascii: "Z"))
-            return index
+            out.append(separator)
         }
+        put(Int(parts.tm_year) + 1900, 4, then: UInt8(ascii: "-"))
+        put(Int(parts.tm_mon) + 1, 2, then: UInt8(ascii: "-"))
+        put(Int(parts.tm_mday), 2, then: UInt8(ascii: "T"))
+        put(Int(parts.tm_hour), 2, then: UInt8(ascii: ":"))
+        put(Int(parts.tm_min), 2, then: UInt8(ascii: ":"))
+        put(Int(parts.tm_sec), 2, then: UInt8(ascii: "."))
+        put(spec.tv_nsec / 1_000_000, 3, then: UInt8(ascii: "Z"))
     }
 
     /// Quotes a logfmt value when it has spaces, quotes, '=' or control characters.
     static func quoted(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == 0x7F }
-        guard needsQuotes else { return value }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+        var out = [UInt8]()
+        appendQuoted(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Appends `value` as a logfmt value: bare when it needs no quotes, else quoted with `\"`, `\\`,
+    /// `\n`, `\r`, `\t` and `\u00XX` escapes.
+    static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+        let utf8 = value.utf8
+        let needsQuotes = utf8.isEmpty || utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == 0x7F }
+        guard needsQuotes else {
+            out.append(contentsOf: utf8)
+            return
+        }
+        out.append(UInt8(ascii: "\""))
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+            case UInt8(ascii: "\n"): out.append(contentsOf: #"\n"#.utf8)
+            case UInt8(ascii: "\r"): out.append(contentsOf: #"\r"#.utf8)
+            case UInt8(ascii: "\t"): out.append(contentsOf: #"\t"#.utf8)
+            case 0..<0x20, 0x7F:
+                out.append(contentsOf: #"\u00"#.utf8)
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0xF)])
+            default: out.append(byte)
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
