@@ -10,19 +10,26 @@ struct ResponseEncoder {
     private var cachedSecond = 0
 
     /// Fields the server manages itself; a handler's copies are dropped.
-    private static let managed: Set<String> = ["content-length", "connection", "date", "transfer-encoding"]
+    private static let managed = ["content-length", "connection", "date", "transfer-encoding"]
 
     /// Returns the wire bytes of `response`. `includeBody` is false for HEAD.
+    ///
+    /// Runs once per request, so it appends bytes directly: no string interpolation, no lowercased copies.
     mutating func encode(_ response: Response, keepAlive: Bool, isHTTP11: Bool, includeBody: Bool, logger: Logger) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(160 + response.body.count)
-        out.append(contentsOf: "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n".utf8)
-        out.append(contentsOf: "Date: ".utf8)
-        out.append(contentsOf: currentDate())
+        out.append(contentsOf: "HTTP/1.1 ".utf8)
+        Self.appendDecimal(response.status, to: &out)
+        out.append(UInt8(ascii: " "))
+        out.append(contentsOf: Self.reason(response.status).utf8)
+        out.append(contentsOf: "\r\nDate: ".utf8)
+        appendCurrentDate(to: &out)
         out.append(contentsOf: "\r\n".utf8)
         let bodyAllowed = response.status >= 200 && response.status != 204 && response.status != 304
         if bodyAllowed {
-            out.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
+            out.append(contentsOf: "Content-Length: ".utf8)
+            Self.appendDecimal(response.body.count, to: &out)
+            out.append(contentsOf: "\r\n".utf8)
         }
         if !keepAlive {
             out.append(contentsOf: "Connection: close\r\n".utf8)
@@ -34,7 +41,7 @@ struct ResponseEncoder {
                 logger.error("dropped a response header with invalid bytes", [("header", field.name)])
                 continue
             }
-            guard !Self.managed.contains(field.name.lowercased()) else { continue }
+            guard !Self.managed.contains(where: { HTTPHeaders.namesMatch($0, field.name) }) else { continue }
             out.append(contentsOf: field.name.utf8)
             out.append(contentsOf: ": ".utf8)
             out.append(contentsOf: field.value.utf8)
@@ -45,6 +52,18 @@ struct ResponseEncoder {
         return out
     }
 
+    /// Appends the decimal digits of a non-negative `value`.
+    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        var remaining = value
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remaining / divisor))
+            remaining %= divisor
+            divisor /= 10
+        }
+    }
+
     static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.allSatisfy { HTTPGrammar.isToken($0) }
     }
@@ -53,8 +72,8 @@ struct ResponseEncoder {
         value.utf8.allSatisfy { HTTPGrammar.isFieldValue($0) }
     }
 
-    /// The IMF-fixdate of now, recomputed once a second.
-    private mutating func currentDate() -> [UInt8] {
+    /// Appends the IMF-fixdate of now, recomputed once a second.
+    private mutating func appendCurrentDate(to out: inout [UInt8]) {
         var now = time(nil)
         if Int(now) != cachedSecond || cachedDate.isEmpty {
             cachedSecond = Int(now)
@@ -64,7 +83,7 @@ struct ResponseEncoder {
             let count = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
             cachedDate = buffer.prefix(count).map { UInt8(bitPattern: $0) }
         }
-        return cachedDate
+        out.append(contentsOf: cachedDate)
     }
 
     static func reason(_ status: Int) -> String {
