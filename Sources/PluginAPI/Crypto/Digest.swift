@@ -27,36 +27,45 @@ public enum Digest {
     }
 }
 
-/// An HMAC-SHA256 key, prepared once: OpenSSL's keyed context is kept as a template and copied for
-/// each message, so verifying a request costs no algorithm lookup and no re-keying.
-public final class HMACKey: @unchecked Sendable {  // Safe: the template is written in init only; dup reads it.
-    fileprivate let template: OpaquePointer
+/// An HMAC-SHA256 key, prepared once (RFC 2104): the SHA-256 states after absorbing the key's inner
+/// and outer pads are kept, and each message starts from copies of them. So verifying a request
+/// costs two digest-state copies and the message's own hashing: no algorithm lookup, no re-keying,
+/// and none of the generic MAC layer's per-message context setup.
+public final class HMACKey: @unchecked Sendable {  // Safe: both states are written in init only; copies only read them.
+    fileprivate let inner: OpaquePointer
+    fileprivate let outer: OpaquePointer
 
-    /// The HMAC implementation, fetched from OpenSSL's provider once per process.
-    nonisolated(unsafe) fileprivate static let algorithm: OpaquePointer = {  // Safe: immutable after creation; EVP_MAC is thread-safe.
-        guard let mac = EVP_MAC_fetch(nil, "HMAC", nil) else { preconditionFailure("OpenSSL has no HMAC") }
-        return mac
+    /// SHA-256, fetched from OpenSSL's provider once per process.
+    nonisolated(unsafe) fileprivate static let sha256: OpaquePointer = {  // Safe: immutable after creation; EVP_MD is thread-safe.
+        guard let digest = EVP_MD_fetch(nil, "SHA256", nil) else { preconditionFailure("OpenSSL has no SHA-256") }
+        return digest
     }()
 
+    /// SHA-256's block size, which the key is padded (or first hashed) to.
+    private static let blockSize = 64
+
     public init(_ key: [UInt8]) {
-        template = EVP_MAC_CTX_new(Self.algorithm)!
-        let ok: Int32 = "SHA256".withCString { digestName in
-            var params = [
-                OSSL_PARAM_construct_utf8_string("digest", UnsafeMutablePointer(mutating: digestName), 0),
-                OSSL_PARAM_construct_end(),
-            ]
-            var zero: UInt8 = 0
-            return key.withUnsafeBufferPointer { keyPtr in
-                EVP_MAC_init(template, keyPtr.baseAddress ?? withUnsafePointer(to: &zero) { $0 }, keyPtr.count, &params)
-            }
-        }
-        precondition(ok == 1, "EVP_MAC_init(HMAC-SHA256) failed")
+        var block = key.count > Self.blockSize ? Digest.sha256(key) : key
+        block += [UInt8](repeating: 0, count: Self.blockSize - block.count)
+        inner = Self.absorb(block.map { $0 ^ 0x36 })
+        outer = Self.absorb(block.map { $0 ^ 0x5C })
     }
 
-    deinit { EVP_MAC_CTX_free(template) }
+    /// A SHA-256 state that has absorbed `pad`.
+    private static func absorb(_ pad: [UInt8]) -> OpaquePointer {
+        guard let context = EVP_MD_CTX_new() else { preconditionFailure("EVP_MD_CTX_new failed") }
+        let ok = EVP_DigestInit_ex2(context, sha256, nil) == 1 && pad.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) } == 1
+        precondition(ok, "SHA-256 of an HMAC pad failed")
+        return context
+    }
+
+    deinit {
+        EVP_MD_CTX_free(inner)
+        EVP_MD_CTX_free(outer)
+    }
 
     /// A fresh MAC computation under this key.
-    public func start() -> HMACSHA256 { HMACSHA256(copying: template) }
+    public func start() -> HMACSHA256 { HMACSHA256(key: self) }
 
     /// The MAC of `message`.
     public func authenticate(_ message: [UInt8]) -> [UInt8] {
@@ -66,26 +75,27 @@ public final class HMACKey: @unchecked Sendable {  // Safe: the template is writ
     }
 }
 
-/// Streaming HMAC-SHA256 (OpenSSL EVP_MAC), for messages assembled from several parts.
+/// Streaming HMAC-SHA256 (RFC 2104 over OpenSSL's SHA-256), for messages assembled from several parts.
 public struct HMACSHA256: ~Copyable {
+    private let key: HMACKey
     private let context: OpaquePointer
 
     /// Starts a MAC under `key`. To MAC many messages under one key, keep an ``HMACKey`` instead.
     public init(key: [UInt8]) {
-        let prepared = HMACKey(key)
-        self = withExtendedLifetime(prepared) { HMACSHA256(copying: prepared.template) }
+        self.init(key: HMACKey(key))
     }
 
-    fileprivate init(copying template: OpaquePointer) {
-        guard let context = EVP_MAC_CTX_dup(template) else { preconditionFailure("EVP_MAC_CTX_dup failed") }
+    fileprivate init(key: HMACKey) {
+        guard let context = EVP_MD_CTX_new() else { preconditionFailure("EVP_MD_CTX_new failed") }
+        precondition(EVP_MD_CTX_copy_ex(context, key.inner) == 1, "EVP_MD_CTX_copy_ex failed")
+        self.key = key
         self.context = context
     }
 
     /// Feeds more of the message.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        let ok = EVP_MAC_update(context, base.assumingMemoryBound(to: UInt8.self), bytes.count)
-        precondition(ok == 1, "EVP_MAC_update failed")
+        precondition(EVP_DigestUpdate(context, base, bytes.count) == 1, "EVP_DigestUpdate failed")
     }
 
     /// Feeds more of the message.
@@ -102,13 +112,20 @@ public struct HMACSHA256: ~Copyable {
     /// Returns the 32-byte MAC; the value cannot be used afterwards.
     public consuming func finalize() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
-        var length = 0
-        let ok = out.withUnsafeMutableBufferPointer { EVP_MAC_final(context, $0.baseAddress, &length, 32) }
-        precondition(ok == 1 && length == 32, "EVP_MAC_final failed")
+        out.withUnsafeMutableBufferPointer { buffer in
+            var length: UInt32 = 0
+            // SHA-256(outer pad ‖ SHA-256(inner pad ‖ message)), the outer hash reusing this context.
+            let ok =
+                EVP_DigestFinal_ex(context, buffer.baseAddress, &length) == 1 && length == 32
+                && EVP_MD_CTX_copy_ex(context, key.outer) == 1
+                && EVP_DigestUpdate(context, buffer.baseAddress, 32) == 1
+                && EVP_DigestFinal_ex(context, buffer.baseAddress, &length) == 1 && length == 32
+            precondition(ok, "HMAC-SHA256 finalization failed")
+        }
         return out
     }
 
-    deinit { EVP_MAC_CTX_free(context) }
+    deinit { EVP_MD_CTX_free(context) }
 }
 
 /// Calls `body` with the bytes of `data`, copying only when the collection is not contiguous.
