@@ -38,6 +38,9 @@ final class Connection {
     var deadline: UInt64 = 0
     /// Whether any byte of the current request has arrived (distinguishes idle from slow).
     var requestStarted = false
+    /// Whether the socket may hold unread input: false only after a read found it drained, true
+    /// again when epoll reports input that was not read then (a response was being produced).
+    var inputPending = true
 
     init(fd: Int32, id: UInt64, remoteAddress: String) {
         self.fd = fd

@@ -310,16 +310,28 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             }
             reads += 1
             switch connection.phase {
-            case .handling, .writing: return
+            case .handling, .writing:
+                connection.inputPending = true  // Not read now: the response's flush reads it.
+                return
             case .readingHead, .readingBody, .lingering: break
             }
             if let session = connection.tls, !session.handshakeComplete { return }
             switch receive(on: connection) {
             case .bytes(let count):
-                if connection.phase == .lingering { continue }  // Discard input after the final response.
+                // A plain socket that filled less than the buffer is drained: edge-triggered epoll
+                // reports the next bytes to arrive, so no read to collect EAGAIN is needed (one
+                // system call per request saved). TLS may hold decrypted bytes back; read on.
+                let drained = connection.tls == nil && count < scratchSize
+                connection.inputPending = !drained
+                if connection.phase == .lingering {  // Discard input after the final response.
+                    if drained { return }
+                    continue
+                }
                 connection.inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
                 process(connection)
+                if drained { return }
             case .wouldBlock:
+                connection.inputPending = false
                 return
             case .closed, .failed:
                 closeConnection(connection)  // EOF or error: mid-request or idle, nothing more can be answered.
@@ -508,7 +520,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         connection.requestStarted = false
         connection.deadline = System.monotonicNanoseconds() + configuration.idleTimeout.nanoseconds
         process(connection)  // A pipelined request may already be buffered.
-        if connections[connection.fd] === connection, connection.phase == .readingHead || connection.phase == .readingBody {
+        if connections[connection.fd] === connection, connection.inputPending,
+            connection.phase == .readingHead || connection.phase == .readingBody
+        {
             readAvailable(connection)
         }
     }
