@@ -54,6 +54,7 @@ struct RequestHeadParser {
         let (method, path, query, isHTTP11) = try Self.parseRequestLine(requestLine)
 
         var headers = HTTPHeaders()
+        headers.reserveCapacity(12)
         var contentLength: Int?
         var transferEncodings: [Substring] = []
         var sawTransferEncoding = false

@@ -1,7 +1,9 @@
 import PluginAPI
 
 /// Routes each request to a host handler or a provider, and turns every failure into a JSON response.
-struct HubResponder: HTTPResponder {
+///
+/// A class, so the per-request handler closure captures one reference rather than a copy of every field.
+final class HubResponder: HTTPResponder {
     let router: Router
     let registry: ProviderRegistry
     let defaultMaxBodyBytes: Int
@@ -10,12 +12,25 @@ struct HubResponder: HTTPResponder {
     let logger: Logger
     let observer: RequestObserver
 
+    init(
+        router: Router, registry: ProviderRegistry, defaultMaxBodyBytes: Int, gate: AdminGate, audit: AuditLog, logger: Logger,
+        observer: RequestObserver
+    ) {
+        self.router = router
+        self.registry = registry
+        self.defaultMaxBodyBytes = defaultMaxBodyBytes
+        self.gate = gate
+        self.audit = audit
+        self.logger = logger
+        self.observer = observer
+    }
+
     /// Matches the route once per request; the returned handler answers with that match.
     func route(method: HTTPMethod, path: String) -> HTTPRoute {
         let started = ContinuousClock.now
         let match = router.match(method: method, path: path)
         let maxBodyBytes = if case .found(let entry, _) = match { entry.maxBodyBytes } else { defaultMaxBodyBytes }
-        return HTTPRoute(maxBodyBytes: maxBodyBytes, respond: observer.observe(match, started: started) { request in await respond(to: request, match: match) })
+        return HTTPRoute(maxBodyBytes: maxBodyBytes, respond: observer.observe(match, started: started) { [self] request in await respond(to: request, match: match) })
     }
 
     func rejected(status: Int, reason: String, remoteAddress: String) {

@@ -19,6 +19,11 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
         fields.filter { Self.namesMatch($0.name, name) }.map(\.value)
     }
 
+    /// Makes room for `count` fields without regrowing.
+    public mutating func reserveCapacity(_ count: Int) {
+        fields.reserveCapacity(count)
+    }
+
     /// Appends a field (duplicates are kept).
     public mutating func add(name: String, value: String) {
         fields.append((name: name, value: value))

@@ -52,12 +52,18 @@ extension JSONValue {
     public static func writeString(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Fast path: most strings need no escaping and are copied in one go.
-        let plain = value.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-            guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+        var value = value
+        let plain = value.withUTF8 { bytes -> Bool in
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
+                index += 1
+            }
             out.append(contentsOf: bytes)
             return true
         }
-        if plain == true {
+        if plain {
             out.append(UInt8(ascii: "\""))
             return
         }

@@ -98,6 +98,9 @@ public final class SlackProvider: Provider {
         try verification.check { () throws(HTTPError) in try signature.verify(request) }
     }
 
+    /// The envelope members stored with the event (beside `event`); the deprecated `token` is not one.
+    private static let keptMembers = ["team_id", "api_app_id", "event_time", "event_context", "authorizations", "is_ext_shared_channel"]
+
     /// Turns an `event_callback` envelope into a stored event, dropping the deprecated verification token.
     static func normalise(_ envelope: JSONValue, rawBody: [UInt8]) throws(HTTPError) -> NewEvent {
         guard let eventID = envelope["event_id"]?.stringValue, !eventID.isEmpty else {
@@ -106,12 +109,13 @@ public final class SlackProvider: Provider {
         guard let event = envelope["event"], let type = event["type"]?.stringValue else {
             throw .badRequest("event_callback without event.type")
         }
-        var payload: JSONObject = ["event": event]
-        for key in ["team_id", "api_app_id", "event_time", "event_context", "authorizations", "is_ext_shared_channel"] {
-            if let value = envelope[key] { payload[key] = value }
+        var members: [(key: String, value: JSONValue)] = [("event", event)]
+        members.reserveCapacity(keptMembers.count + 1)
+        for key in keptMembers {
+            if let value = envelope[key] { members.append((key, value)) }
         }
         return NewEvent(
             externalID: eventID, type: type, occurredAt: envelope["event_time"]?.numberValue,
-            rawBody: rawBody, payload: .object(payload))
+            rawBody: rawBody, payload: .object(JSONObject(members)))
     }
 }
