@@ -108,6 +108,30 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("A request that arrives while the previous one is still being answered is read and answered after it")
+    func requestDuringHandling() async throws {
+        // The server stops reading while a handler runs; the bytes of the next request arrive then,
+        // and epoll reports them only once (edge-triggered), so the server must remember to read them.
+        let (started, startedSignal) = AsyncStream<Void>.makeStream()
+        let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+        let fake = try FakeServer { request in
+            if request.path == "/slow" {
+                startedSignal.yield()
+                for await _ in release { break }
+            }
+            return .text(request.path)
+        }
+        let port = fake.port
+        let connection = try TestConnection(port: port, receiveTimeout: 10)
+        try connection.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        for await _ in started { break }
+        try connection.send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+        releaseSignal.yield()
+        let bodies = try await Blocking.run { try (0..<2).map { _ in String(decoding: try connection.readResponse().body, as: UTF8.self) } }
+        #expect(bodies == ["/slow", "/fast"])
+        await fake.stop()
+    }
+
     @Test("Keep-alive by default in HTTP/1.1; HTTP/1.0 closes unless asked")
     func keepAliveSemantics() async throws {
         try await withHub { hub in
