@@ -13,7 +13,9 @@ struct Router: Sendable {
         case provider(id: String, route: Route)
     }
 
-    struct Entry: Sendable {
+    /// A route. A class: every request's match carries its entry, and a reference costs one retain
+    /// where a copy of every field would cost one each.
+    final class Entry: Sendable {
         let method: HTTPMethod
         let template: String
         let segments: [Segment]
@@ -22,8 +24,22 @@ struct Router: Sendable {
         /// Who declared it, for conflict messages.
         let declaredBy: String
         /// A one-line description and the shapes it accepts and answers, for the OpenAPI document.
-        var summary = ""
-        var documentation = RouteDocumentation()
+        let summary: String
+        let documentation: RouteDocumentation
+
+        init(
+            method: HTTPMethod, template: String, segments: [Segment], maxBodyBytes: Int, owner: Owner, declaredBy: String, summary: String,
+            documentation: RouteDocumentation
+        ) {
+            self.method = method
+            self.template = template
+            self.segments = segments
+            self.maxBodyBytes = maxBodyBytes
+            self.owner = owner
+            self.declaredBy = declaredBy
+            self.summary = summary
+            self.documentation = documentation
+        }
     }
 
     enum Segment: Sendable, Equatable {
