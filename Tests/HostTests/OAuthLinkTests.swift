@@ -152,6 +152,21 @@ struct OAuthLinkTests {
         }
     }
 
+    @Test("An unexpected failure in a browser route is logged and answered 500 with no-store and no-referrer too")
+    func privateHeadersOnInternalFailure() async throws {
+        struct StorageBroke: Error {}
+        let capture = LogCapture()
+        do {
+            _ = try await OAuthRoutes.withPrivateHeaders(logger: capture.logger) { throw StorageBroke() }
+            Issue.record("the failure was swallowed")
+        } catch {
+            let response = error.response
+            #expect(response.status == 500)
+            #expect(response.headers["Cache-Control"] == "no-store" && response.headers["Referrer-Policy"] == "no-referrer")
+        }
+        #expect(capture.all.contains { $0.contains("an OAuth browser route failed") && $0.contains("StorageBroke") })
+    }
+
     @Test("Every answer of authorize and callback, errors included, carries Cache-Control: no-store and Referrer-Policy: no-referrer")
     func privateHeaders() async throws {
         try await OAuthFixture.withOAuthHub(.gmail) { hub, fake in

@@ -20,10 +20,10 @@ struct OAuthRoutes {
             declaredBy: "the host")
         try router.add(
             method: .GET, template: "/oauth/{provider}/authorize", maxBodyBytes: 0,
-            owner: .host { request in try await Self.withPrivateHeaders { try await service.authorize(request) } }, declaredBy: "the host")
+            owner: .host { request in try await Self.withPrivateHeaders(logger: service.logger) { try await service.authorize(request) } }, declaredBy: "the host")
         try router.add(
             method: .GET, template: "/oauth/{provider}/callback", maxBodyBytes: 0,
-            owner: .host { request in try await Self.withPrivateHeaders { try await service.callback(request) } }, declaredBy: "the host")
+            owner: .host { request in try await Self.withPrivateHeaders(logger: service.logger) { try await service.callback(request) } }, declaredBy: "the host")
         try router.add(
             method: .GET, template: "/api/admin/connections", maxBodyBytes: 0, owner: .host { request in try await Self.list(request, service: service) },
             declaredBy: "the host")
@@ -38,8 +38,9 @@ struct OAuthRoutes {
     /// The headers every browser-facing OAuth answer carries.
     static let privateHeaders: HTTPHeaders = ["Cache-Control": "no-store", "Referrer-Policy": "no-referrer"]
 
-    /// `body`'s response, or its ``HTTPError``, with ``privateHeaders``.
-    private static func withPrivateHeaders(_ body: () async throws -> Response) async throws -> Response {
+    /// `body`'s response, or its ``HTTPError``, with ``privateHeaders``. Any other failure is logged
+    /// here and answered as a 500 that carries them too (the generic 500 would not).
+    static func withPrivateHeaders(logger: Logger, _ body: () async throws -> Response) async throws(HTTPError) -> Response {
         do {
             var response = try await body()
             for field in privateHeaders { response.headers.replaceOrAdd(name: field.name, value: field.value) }
@@ -47,6 +48,11 @@ struct OAuthRoutes {
         } catch var error as HTTPError {
             for field in privateHeaders { error.headers.replaceOrAdd(name: field.name, value: field.value) }
             throw error
+        } catch {
+            logger.error("an OAuth browser route failed", [("error", "\(error)")])
+            var failure = HTTPError.internalError
+            for field in privateHeaders { failure.headers.replaceOrAdd(name: field.name, value: field.value) }
+            throw failure
         }
     }
 
