@@ -8,7 +8,8 @@ struct SecurityReview: Sendable {
     let environment: HubEnvironment
     let secretKey: SecretKeyStatus
     let vault: SecretVault
-    let configuration: PluginsConfiguration
+    /// As loaded at startup; ``SecurityRoutes`` reports the registry's current entries (reloads) instead.
+    var configuration: PluginsConfiguration
     let providerTypes: [any Provider.Type]
     let auditRetentionDays: Int?
 

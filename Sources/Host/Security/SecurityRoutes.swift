@@ -25,8 +25,21 @@ struct SecurityRoutes {
         }
     }
 
+    /// The startup review with each provider's switch and settings as the registry holds them now,
+    /// so the reports follow hot reloads. Destinations are not reloaded, so they stay as started.
+    private var currentReview: SecurityReview {
+        var current = review
+        for (id, slot) in registry.slots {
+            var entry = slot.entry.withLock { $0 }
+            entry?.destinations = review.configuration.providers[id]?.destinations ?? []
+            current.configuration.providers[id] = entry
+        }
+        return current
+    }
+
     /// Status and every finding that is not ok.
     func configuration() -> Response {
+        let review = currentReview
         let findings = review.findings()
         return .json([
             "status": .string(SecurityReview.status(of: findings)),
@@ -54,6 +67,7 @@ struct SecurityRoutes {
 
     /// Each provider: enabled, scheme, replay window, whether checks are enforced and secrets resolve.
     func webhooks() -> Response {
+        let review = currentReview
         let skipping = review.skipsSignatureChecks
         let states = Dictionary(uniqueKeysWithValues: registry.states().map { ($0.id, $0.state) })
         let providers: [JSONValue] = review.providerTypes.map { type in

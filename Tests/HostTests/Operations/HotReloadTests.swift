@@ -58,6 +58,27 @@ struct HotReloadTests {
         }
     }
 
+    @Test("The security reports follow a reload: a provider switched off is reported off")
+    func securityReportsFollowReload() async throws {
+        try await withHub { (hub: TestHub) async throws in
+            func slackReport() async throws -> JSONValue? {
+                let providers = try await hub.admin("/api/security/webhooks").json()["providers"]?.arrayValue ?? []
+                return providers.first { $0["id"] == "slack" }
+            }
+            func slackCheckListed() async throws -> Bool {
+                let checks = try await hub.admin("/api/security/configuration").json()["checks"]?.arrayValue ?? []
+                return checks.contains { $0.jsonString.contains("slack") }
+            }
+            #expect(try await slackReport()?["enabled"] == true)
+            let listedBefore = try await slackCheckListed()
+            let off = try await hub.request(
+                "PUT", "/api/admin/providers/slack", headers: [("Authorization", "Bearer \(TestHub.adminToken)")], body: Array(#"{"enabled": false}"#.utf8))
+            #expect(off.status == 200)
+            #expect(try await slackReport()?["enabled"] == false)
+            if listedBefore { #expect(try await !slackCheckListed(), "checks of a disabled provider are not reported") }
+        }
+    }
+
     @Test("Bad PUTs: unknown provider 404, wrong body 400, no token 401; the file is untouched")
     func badPuts() async throws {
         try await withHub { (hub: TestHub) async throws in
