@@ -144,11 +144,10 @@ final class Hub: Sendable {
         jobWorkers = JobWorkers(
             queue: jobQueue, kinds: allJobKinds, provider: instance, configuration: options.jobs, logger: logger.labelled("jobs"),
             isEnabled: { id in id == OAuthService.jobOwnerID || registry.isEnabled(id) })
-        // Subscriptions of the providers enabled at startup run; one disabled later by a reload retries
-        // with backoff (its cursor waits where it was) until it is enabled again.
+        // Every subscription has a loop; one whose provider is disabled waits for a reload to enable it.
         subscriptions = SubscriptionService(
-            registrations: subscriptionList.filter { registry.isEnabled($0.providerID) }, store: subscriptionStore, provider: instance,
-            logger: logger.labelled("subscriptions"))
+            registrations: subscriptionList, store: subscriptionStore, provider: instance, isEnabled: { registry.isEnabled($0) },
+            reloaded: registry.changed, logger: logger.labelled("subscriptions"))
         jobShutdownDeadline = options.jobShutdownDeadline
         deliveryWorker = DeliveryWorker(
             store: deliveryStore, targets: targets, http: URLSessionHTTPClient(), clock: clock, configuration: options.deliveries,

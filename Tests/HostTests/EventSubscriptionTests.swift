@@ -79,6 +79,31 @@ struct EventSubscriptionTests {
         }
     }
 
+    @Test("A subscriber enabled by a reload catches up from its cursor, and again after being switched off and on, without failing meanwhile")
+    func followsReload() async throws {
+        let listenerOff = #"{"providers": {"slack": {"enabled": true}, "listener": {"enabled": false}}}"#
+        try await withHub(plugins: listenerOff, providerTypes: allProviders + [ListeningProvider.self]) { hub in
+            func switchListener(_ on: Bool) async throws {
+                let response = try await hub.request(
+                    "PUT", "/api/admin/providers/listener", headers: [("Authorization", "Bearer \(TestHub.adminToken)")],
+                    body: Array(#"{"enabled": \#(on)}"#.utf8))
+                #expect(response.status == 200)
+            }
+            try await post(hub, id: "EvOFF1")
+            try await switchListener(true)
+            await ListeningProvider.wait { $0.handled == ["EvOFF1"] }
+            try await post(hub, id: "EvON2")
+            await ListeningProvider.wait { $0.handled == ["EvOFF1", "EvON2"] }
+
+            try await switchListener(false)
+            try await post(hub, id: "EvOFF3")
+            try await switchListener(true)
+            await ListeningProvider.wait { $0.handled == ["EvOFF1", "EvON2", "EvOFF3"] }
+            #expect(ListeningProvider.state.withLock { $0.attempts } == ["EvOFF1", "EvON2", "EvOFF3"], "each event handled once")
+            #expect(!hub.logs.all.contains { $0.contains("subscription failed") }, "a disabled subscriber waits; it does not fail")
+        }
+    }
+
     @Test("A failing handler is retried with the same event, and later events wait behind it")
     func retriedAfterFailure() async throws {
         ListeningProvider.state.withLock { $0.failuresLeft = 2 }

@@ -27,6 +27,7 @@ extension ProviderRegistry {
             if settingsChanged { slot.state.withLock { $0 = .notCreated } }
             changes.append(Change(id: id, enabled: new?.enabled ?? false, settingsChanged: settingsChanged))
         }
+        if !changes.isEmpty { changed.ring() }
         return changes
     }
 }

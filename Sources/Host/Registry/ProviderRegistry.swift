@@ -34,6 +34,8 @@ final class ProviderRegistry: Sendable {
     }
 
     let slots: [String: Slot]
+    /// Rings when a reload switched a provider or changed its settings.
+    let changed = Doorbell()
     private let makeContext: @Sendable (any Provider.Type, ProviderEntry) -> ProviderContext
     private let logger: Logger
 

@@ -7,6 +7,9 @@ import Synchronization
 /// returned (at-least-once). It sleeps on the event log's commit doorbell when caught up, so new
 /// events are handled at once and an idle hub does no work. A failing handler is logged and the
 /// same event retried with exponential backoff; later events wait behind it (order is kept).
+///
+/// Every declared subscription has a loop. While its provider is disabled the loop reads nothing and
+/// waits for a reload (its cursor stays where it was); once enabled it catches up from there.
 final class SubscriptionService: Sendable {
     /// A declared subscription and the provider whose instance handles it.
     struct Registration: Sendable {
@@ -43,16 +46,22 @@ final class SubscriptionService: Sendable {
     private let store: SubscriptionStore
     private let doorbell: Doorbell
     private let provider: @Sendable (String) throws -> any Provider
+    private let isEnabled: @Sendable (String) -> Bool
+    /// Rings when providers are switched on or off.
+    private let reloaded: Doorbell
     private let logger: Logger
     private let service = Mutex<Task<Void, Never>?>(nil)
 
     init(
-        registrations: [Registration], store: SubscriptionStore, provider: @escaping @Sendable (String) throws -> any Provider, logger: Logger
+        registrations: [Registration], store: SubscriptionStore, provider: @escaping @Sendable (String) throws -> any Provider,
+        isEnabled: @escaping @Sendable (String) -> Bool, reloaded: Doorbell, logger: Logger
     ) {
         self.registrations = registrations
         self.store = store
         doorbell = store.eventLog.committed
         self.provider = provider
+        self.isEnabled = isEnabled
+        self.reloaded = reloaded
         self.logger = logger
     }
 
@@ -87,6 +96,11 @@ final class SubscriptionService: Sendable {
         var failures = 0
         var cursor: Int64?
         while !Task.isCancelled {
+            let switched = reloaded.generation
+            guard isEnabled(registration.providerID) else {
+                await reloaded.wait(since: switched)
+                continue
+            }
             let generation = doorbell.generation
             do {
                 let start: Int64
@@ -95,7 +109,7 @@ final class SubscriptionService: Sendable {
                 let events = try await store.events(after: start, for: registration.subscription, limit: Self.batchSize)
                 if events.isEmpty {
                     failures = 0
-                    await doorbell.wait(since: generation)
+                    await Self.waitForEither(doorbell, since: generation, or: reloaded, since: switched)
                     continue
                 }
                 let (handled, failure) = await handle(events, registration)
@@ -132,6 +146,16 @@ final class SubscriptionService: Sendable {
             return (handled, nil)
         } catch {
             return (handled, error)
+        }
+    }
+
+    /// Returns when either bell has rung since its generation was read (or on cancellation).
+    private static func waitForEither(_ first: Doorbell, since firstGeneration: UInt64, or second: Doorbell, since secondGeneration: UInt64) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await first.wait(since: firstGeneration) }
+            group.addTask { await second.wait(since: secondGeneration) }
+            await group.next()
+            group.cancelAll()
         }
     }
 
