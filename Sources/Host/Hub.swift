@@ -174,7 +174,7 @@ final class Hub: Sendable {
                 verification: verification(id).observed { failure in metrics.recordVerification(provider: id, failure: failure?.error) },
                 jobs: ProviderJobScheduler(provider: id, kinds: jobs.kinds.filter { $0.providerID == id }.map(\.kind), queue: jobs.queue),
                 oauth: oauth.tokens(for: id),
-                database: ScopedProviderDatabase(providerID: id, dataDirectory: options.dataDirectory))
+                database: ScopedProviderDatabase(providerID: id, dataDirectory: options.dataDirectory, eventLog: eventLog))
         }
     }
 

@@ -126,7 +126,24 @@ struct EventSubscriptionTests {
             for sql in ["SELECT * FROM events", "SELECT * FROM search_documents", "PRAGMA journal_mode = DELETE", "CREATE TABLE listener_x (a)"] {
                 await #expect(throws: ProviderDatabaseError.self, "\(sql)") { _ = try await listener.database.read(sql, []) }
             }
-            await #expect(throws: ProviderDatabaseError.self) { try await listener.database.write([SQLStatement("DELETE FROM events")]) }
+            // Writes run on the event log's writer connection: the scope holds there too, including for the
+            // exact text of a statement the host itself has prepared and cached (the event insert).
+            try await post(hub, id: "EvSCOPE1")
+            let hostInsert = """
+                INSERT INTO events (provider, external_id, type, received_at, occurred_at, raw_body, payload)
+                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, external_id) DO NOTHING
+                """
+            let refused = [
+                SQLStatement("DELETE FROM events"), SQLStatement("UPDATE jobs SET state = 'dead'"), SQLStatement("DROP TABLE search_documents"),
+                SQLStatement("CREATE TABLE listener_x (a)"), SQLStatement("PRAGMA foreign_keys = OFF"), SQLStatement("SAVEPOINT mine"),
+                SQLStatement("COMMIT"), SQLStatement(hostInsert, [.text("slack"), .text("EvFORGED"), .text("message"), .integer(0), .null, .blob([]), .text("{}")]),
+            ]
+            for statement in refused {
+                await #expect(throws: ProviderDatabaseError.self, "\(statement.sql)") { try await listener.database.write([statement]) }
+            }
+            try await post(hub, id: "EvSCOPE2")  // The host's own writes are unrestricted again.
+            let stored = try await hub.admin("/api/admin/events?provider=slack").json()["events"]?.arrayValue ?? []
+            #expect(Set(stored.compactMap { $0["external_id"]?.stringValue }) == ["EvSCOPE1", "EvSCOPE2"], "nothing forged, nothing deleted")
         }
     }
 

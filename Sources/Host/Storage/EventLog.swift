@@ -56,6 +56,8 @@ final class EventLog: Sendable {
     private let wakeWriter = DispatchSemaphore(value: 0)
     private let writerFinished = DispatchSemaphore(value: 0)
     private let checkpointer: Checkpointer
+    /// The table scope of provider statements run on the writer (see ``providerWrite(scope:_:)``).
+    private let providerScope = ProviderWriteScope()
     let reader: DatabaseReader
     private let logger: Logger
     private let fanOut: DeliveryFanOut
@@ -69,6 +71,7 @@ final class EventLog: Sendable {
         reader = try DatabaseReader(connection: Database.openReader(dataDirectory: dataDirectory), label: "atom-hub.events.reader")
         checkpointer = try Checkpointer(dataDirectory: dataDirectory, logger: logger)
         checkpointer.take(over: writer)
+        providerScope.install(on: writer)
         self.logger = logger
         self.fanOut = fanOut
         WriterBox.startThread(named: "atom-hub.events.writer", owning: writer) { [self] connection in
@@ -146,6 +149,12 @@ final class EventLog: Sendable {
         } else {
             completion(.failure(EventLogError(description: "the event log is closed")))
         }
+    }
+
+    /// Runs a provider's statements (`body`, which prepares them uncached) in the writer's next
+    /// group commit, in a savepoint of their own, restricted to `scope`'s tables; returns once committed.
+    func providerWrite<T: Sendable>(scope: TableScope, _ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await groupedWrite { [providerScope] connection in try providerScope.run(scope) { try body(connection) } }
     }
 
     /// Runs `body` between `SAVEPOINT` and `RELEASE`, rolling back to the savepoint when it throws.

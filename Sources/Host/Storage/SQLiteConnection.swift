@@ -73,6 +73,16 @@ final class SQLiteConnection {
         return statement
     }
 
+    /// A statement prepared for one use and finalized when released, never cached: for SQL from
+    /// outside the host (a provider's), which must be authorized as it is prepared and must never
+    /// be served from, or left in, the cache of host statements.
+    func prepareUncached(_ sql: String) throws(SQLiteError) -> Statement {
+        var raw: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, 0, &raw, nil)
+        guard rc == SQLITE_OK, let raw else { throw SQLiteError(code: rc, message: lastErrorMessage, sql: sql) }
+        return Statement(raw, connection: self, sql: sql)
+    }
+
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back when it throws.
     func transaction<T>(_ body: () throws -> T) throws -> T {
         try prepare("BEGIN IMMEDIATE").run()

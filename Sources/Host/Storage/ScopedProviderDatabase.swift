@@ -4,64 +4,70 @@ import Foundation
 import PluginAPI
 import Synchronization
 
-/// A provider's ``ProviderDatabase``: its own connection to the hub's database, opened on first use,
-/// confined to one serial queue (blocking SQLite calls never run on the cooperative pool), with an
-/// authorizer that lets statements touch only tables named `<provider id>_…`.
+/// A provider's ``ProviderDatabase``, confined to tables named `<provider id>_…` by an authorizer.
 ///
-/// The connection writes with `BEGIN IMMEDIATE` beside the event log's writer; SQLite's busy timeout
-/// serialises the two, and provider transactions are short.
+/// Writes go through the event log's single writer: each `write` runs in a savepoint of the
+/// writer's next group commit (``EventLog/groupedWrite(_:)``), under ``ProviderWriteScope``, so a
+/// provider never holds the write lock beside the webhooks' writer and shares its fsync. Reads use
+/// a read-only connection of the provider's own, opened on first use and confined to one serial
+/// queue (blocking SQLite calls never run on the cooperative pool).
 final class ScopedProviderDatabase: ProviderDatabase, @unchecked Sendable {  // Safe: `connection` is only touched on `queue`.
     private let dataDirectory: URL
     private let scope: TableScope
+    private let eventLog: EventLog
     private let queue: DispatchQueue
     private var connection: SQLiteConnection?
 
-    init(providerID: String, dataDirectory: URL) {
+    init(providerID: String, dataDirectory: URL, eventLog: EventLog) {
         self.dataDirectory = dataDirectory
+        self.eventLog = eventLog
         scope = TableScope(prefix: providerID + "_")
         queue = DispatchQueue(label: "atom-hub.provider-db.\(providerID)")
     }
 
     func read(_ sql: String, _ arguments: [SQLValue]) async throws -> [[SQLValue]] {
-        try await run { [self] connection in try rows(of: SQLStatement(sql, arguments), on: connection) }
-    }
-
-    @discardableResult
-    func write(_ statements: [SQLStatement]) async throws -> [[[SQLValue]]] {
-        try await run { [self] connection in
-            try connection.transaction { try statements.map { try rows(of: $0, on: connection) } }
-        }
-    }
-
-    private func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { [self] in
-                continuation.resume(
-                    with: Result {
-                        do { return try body(try open()) } catch let error as SQLiteError {
-                            throw ProviderDatabaseError(code: error.code, message: error.message)
-                        }
-                    })
+                continuation.resume(with: Result { try Self.providerErrors { try rows(of: SQLStatement(sql, arguments), on: try open()) } })
             }
         }
     }
 
-    /// The connection, opened (and restricted) the first time; on `queue` only.
+    @discardableResult
+    func write(_ statements: [SQLStatement]) async throws -> [[[SQLValue]]] {
+        let scope = scope
+        return try await Self.providerErrors {
+            try await eventLog.providerWrite(scope: scope) { connection in
+                try statements.map { try Self.rows(of: $0, on: connection, cached: false) }
+            }
+        }
+    }
+
+    /// SQLite's errors as the provider-facing ``ProviderDatabaseError``.
+    private static func providerErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as SQLiteError { throw ProviderDatabaseError(code: error.code, message: error.message) }
+    }
+
+    private static func providerErrors<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as SQLiteError { throw ProviderDatabaseError(code: error.code, message: error.message) }
+    }
+
+    /// The read-only connection, opened (and restricted) the first time; on `queue` only.
     private func open() throws -> SQLiteConnection {
         if let connection { return connection }
-        let opened = try SQLiteConnection(path: dataDirectory.appendingPathComponent(Database.fileName).path)
-        try opened.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        let opened = try SQLiteConnection(path: dataDirectory.appendingPathComponent(Database.fileName).path, readOnly: true)
         scope.install(on: opened)
         connection = opened
         return opened
     }
 
     private func rows(of statement: SQLStatement, on connection: SQLiteConnection) throws -> [[SQLValue]] {
-        try scope.asProvider { try Self.rows(of: statement, on: connection) }
+        try scope.asProvider { try Self.rows(of: statement, on: connection, cached: true) }
     }
 
-    private static func rows(of statement: SQLStatement, on connection: SQLiteConnection) throws -> [[SQLValue]] {
-        let prepared = try connection.prepare(statement.sql)
+    /// Runs `statement` and returns its rows. `cached` only on a connection that runs provider SQL alone.
+    private static func rows(of statement: SQLStatement, on connection: SQLiteConnection, cached: Bool) throws -> [[SQLValue]] {
+        let prepared = cached ? try connection.prepare(statement.sql) : try connection.prepareUncached(statement.sql)
         defer { prepared.reset() }
         for (offset, argument) in statement.arguments.enumerated() {
             let index = Int32(offset + 1)
@@ -87,6 +93,36 @@ final class ScopedProviderDatabase: ProviderDatabase, @unchecked Sendable {  // 
                 })
         }
         return rows
+    }
+}
+
+/// Runs providers' statements on the event log's writer connection under their table scope.
+///
+/// The writer mostly runs the host's own statements, unrestricted; its authorizer consults the
+/// scope in force, which is set only while a provider's statements are prepared and stepped (on the
+/// writer thread). Installed once, so the host's cached statements are never expired by a change
+/// of authorizer.
+final class ProviderWriteScope: @unchecked Sendable {  // Safe: `current` is set and read on the writer thread only.
+    private var current: TableScope?
+
+    /// Installs the authorizer on the writer `connection` (once, before its thread starts).
+    func install(on connection: SQLiteConnection) {
+        let context = Unmanaged.passRetained(self).toOpaque()  // Released never: it lives as long as the writer.
+        sqlite3_set_authorizer(
+            connection.handle,
+            { context, action, first, second, _, _ in
+                guard let context else { return SQLITE_DENY }
+                let writeScope = Unmanaged<ProviderWriteScope>.fromOpaque(context).takeUnretainedValue()
+                guard let scope = writeScope.current else { return SQLITE_OK }  // The host's own statement.
+                return scope.allows(action, table: first.map { String(cString: $0) }, second: second.map { String(cString: $0) }) ? SQLITE_OK : SQLITE_DENY
+            }, context)
+    }
+
+    /// Runs `body`, which prepares (uncached) and steps a provider's statements, under `scope`.
+    func run<T>(_ scope: TableScope, _ body: () throws -> T) throws -> T {
+        current = scope
+        defer { current = nil }
+        return try scope.asProvider(body)
     }
 }
 
