@@ -79,13 +79,6 @@ enum LogOutput {
         LogLevel.allCases.first { $0.name == value?.lowercased() } ?? .info
     }
 
-    /// The current UTC time as `2026-11-29T07:45:12.345Z`.
-    static func timestamp() -> String {
-        var out = [UInt8]()
-        appendTimestamp(to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
     /// Appends the current UTC time as `2026-11-29T07:45:12.345Z`, digits written by hand:
     /// String(format:) goes through Foundation's formatter, and string concatenation allocates, on every log line.
     static func appendTimestamp(to out: inout [UInt8]) {
@@ -114,18 +107,11 @@ enum LogOutput {
         put(spec.tv_nsec / 1_000_000, 3, then: UInt8(ascii: "Z"))
     }
 
-    /// Quotes a logfmt value when it has spaces, quotes, '=' or control characters.
-    static func quoted(_ value: String) -> String {
-        var out = [UInt8]()
-        appendQuoted(value, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Appends `value` as a logfmt value: bare when it needs no quotes, else quoted with `\"`, `\\`,
     /// `\n`, `\r`, `\t` and `\u00XX` escapes.
-    static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+    private static func appendQuoted(_ value: String, to out: inout [UInt8]) {
         let utf8 = value.utf8
         let needsQuotes = utf8.isEmpty || utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == 0x7F }
         guard needsQuotes else {

@@ -108,22 +108,24 @@ struct RequestLogTests {
     func lineFormats(format: LogFormat) throws {
         let line = LogOutput.line(
             format: format, timestamp: "2026-01-01T00:00:00.000Z", level: .info, label: "http", message: "request",
-            metadata: [("route", "/api/x y"), ("status", "200")])
+            metadata: [("route", "/api/x y"), ("status", "200"), ("detail", "a\"b\\c\nd\u{1}=")])
         #expect(line.hasSuffix("\n"))
         switch format {
         case .json:
             let object = try JSONValue.parse(Array(line.utf8.dropLast()))
             #expect(object["level"] == "info" && object["label"] == "http" && object["msg"] == "request")
-            #expect(object["route"] == "/api/x y" && object["status"] == "200")
+            #expect(object["route"] == "/api/x y" && object["status"] == "200" && object["detail"] == "a\"b\\c\nd\u{1}=")
         case .logfmt:
-            #expect(line == "ts=2026-01-01T00:00:00.000Z level=info label=http msg=request route=\"/api/x y\" status=200\n")
+            #expect(line == #"ts=2026-01-01T00:00:00.000Z level=info label=http msg=request route="/api/x y" status=200 detail="a\"b\\c\nd\u0001=""# + "\n")
         }
     }
 
     @Test("Log timestamps are RFC 3339 UTC with milliseconds, and the current time")
     func timestamps() throws {
         let before = Date().timeIntervalSince1970
-        let stamp = LogOutput.timestamp()
+        var bytes: [UInt8] = []
+        LogOutput.appendTimestamp(to: &bytes)
+        let stamp = String(decoding: bytes, as: UTF8.self)
         let after = Date().timeIntervalSince1970
         #expect(stamp.utf8.count == 24 && stamp.hasSuffix("Z"))
         let seconds = try #require(RFC3339.parse(stamp))
