@@ -35,6 +35,16 @@ struct ResponseEncoderTests {
         #expect(wire.hasSuffix("\r\n\r\nfour"))
     }
 
+    @Test("Status lines and Content-Length digits are exact, and a mixed-case managed field is still dropped", arguments: [0, 9, 10, 99, 100, 65_536, 1_000_000])
+    func exactDigits(length: Int) {
+        var response = Response(status: length == 0 ? 200 : 201, body: [UInt8](repeating: 0x61, count: length))
+        response.headers.add(name: "cOnTeNt-LeNgTh", value: "1")
+        let wire = encode(response)
+        #expect(wire.hasPrefix(length == 0 ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 201 Created\r\n"))
+        #expect(wire.contains("\r\nContent-Length: \(length)\r\n") && !wire.contains("cOnTeNt"))
+        #expect(encode(Response(status: 299)).hasPrefix("HTTP/1.1 299 Status 299\r\n"))
+    }
+
     @Test("204 has no Content-Length or body; HEAD keeps the length but not the body; HTTP/1.0 keep-alive is explicit")
     func bodiesAndVersions() {
         #expect(!encode(.empty(204)).contains("Content-Length"))
