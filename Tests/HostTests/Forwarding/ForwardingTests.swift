@@ -95,9 +95,8 @@ struct ForwardingTests {
 
     @Test("A refused connection is an attempt without status, with the error recorded and the URL never in it")
     func transportFailureRecorded() async throws {
-        let closed = try FakeServer { _ in Response(status: 200) }
-        let url = closed.url("/hooks?token=do-not-log")
-        await closed.stop()  // Nothing listens there now.
+        let refusing = try RefusingPort()
+        let url = "http://127.0.0.1:\(refusing.port)/hooks?token=do-not-log"
         try await Forwarding.withHub(destinations: [Forwarding.destination("gone", url: url)], configure: Forwarding.fastRetries(maxAttempts: 2)) { hub in
             try await Forwarding.sendSlackEvent(hub)
             let delivery = try #require(try await Forwarding.deliveries(hub) { $0.first?.state == .dead }.first)
@@ -105,6 +104,7 @@ struct ForwardingTests {
             #expect(!(delivery.lastError ?? "").contains("do-not-log"))
             #expect(!hub.logs.all.contains { $0.contains("do-not-log") || $0.contains(Forwarding.secret) })
         }
+        withExtendedLifetime(refusing) {}
     }
 
     @Test("429 and 503 Retry-After are honoured: each retry waits the header's seconds, not the (hour-long) backoff")
