@@ -154,7 +154,7 @@ log "run $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, $EVENT
   echo "settings: THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION EVENTS=$EVENTS"
 } >"$out/meta.txt"
 
-declare -A RPS P50 P99 MAX NON2XX WRAPS SENT RESP ERRS BUSY STATUSES OTHER
+declare -A RPS P50 P99 MAX NON2XX WRAPS SENT RESP ERRS BUSY STATUSES OTHER SRV_US WRK_US
 hub_note=()
 
 # kv KEY LINE: the value of KEY=... in an INGEST line, or 0.
@@ -215,6 +215,11 @@ run_peer() {
   # CPU used during the run by anything other than wrk and this peer's processes, as % of the machine.
   OTHER[$name]="$(awk -v b0="${m0% *}" -v t0="${m0#* }" -v b1="${m1% *}" -v t1="${m1#* }" -v s="$((s1 - s0))" -v w="$((c1 - c0))" \
     'BEGIN { t = t1 - t0; o = (b1 - b0) - s - w; if (o < 0) o = 0; printf "%d", (t > 0) ? o * 100 / t : 0 }')"
+  # CPU per answered request, in microseconds: the peer's processes, and wrk's (the load generator
+  # shares the 2 cores, so its cost per request bounds every ratio).
+  local answered; answered="$(kv requests "$(grep '^INGEST ' "$out/wrk-$name.txt" || true)")"
+  SRV_US[$name]="$(awk -v j="$((s1 - s0))" -v n="$answered" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (n > 0) ? j * 1e6 / hz / n : 0 }')"
+  WRK_US[$name]="$(awk -v j="$((c1 - c0))" -v n="$answered" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (n > 0) ? j * 1e6 / hz / n : 0 }')"
   [ "${OTHER[$name]}" -gt 10 ] && problems+=("$name: other processes used ${OTHER[$name]}% of the machine's CPU during its run; its figures are suspect")
   line="$(grep '^INGEST ' "$out/wrk-$name.txt" || true)"
   if [ -z "$line" ]; then
@@ -296,15 +301,15 @@ done
   echo "Ingest benchmark $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, keep-alive, 127.0.0.1,"
   echo "$EVENTS unique signed Slack events per peer ($(cat "$out/meta.txt" | sed -n 's/^commit: //p'))"
   echo
-  printf '%-22s %10s %9s %9s %9s %8s %7s %8s %7s\n' peer req/s p50_ms p99_ms max_ms non-2xx wrapped sock_err vs_nginx
+  printf '%-22s %10s %9s %9s %9s %8s %7s %8s %7s %11s %11s\n' peer req/s p50_ms p99_ms max_ms non-2xx wrapped sock_err vs_nginx srv_us/req wrk_us/req
   for peer in $PEERS; do
     label="$peer"
     case "$peer" in nginx) label="nginx static 200" ;; hub) label="atom-hub" ;; fastapi) label="FastAPI+slack_sdk" ;; bolt) label="Bolt for Python" ;; esac
     ratio="-"
     if [ -n "${RPS[nginx]:-}" ] && [ "${RPS[nginx]%.*}" != 0 ]; then ratio="$(awk -v a="${RPS[$peer]}" -v b="${RPS[nginx]}" 'BEGIN {printf "%.3f", a / b}')"; fi
     wrapped="no"; [ "${WRAPS[$peer]:-0}" != 0 ] && wrapped="YES"
-    printf '%-22s %10.0f %9.2f %9.2f %9.2f %8s %7s %8s %7s\n' "$label" "${RPS[$peer]}" "${P50[$peer]}" "${P99[$peer]}" \
-      "${MAX[$peer]}" "${NON2XX[$peer]}" "$wrapped" "${ERRS[$peer]}" "$ratio"
+    printf '%-22s %10.0f %9.2f %9.2f %9.2f %8s %7s %8s %7s %11s %11s\n' "$label" "${RPS[$peer]}" "${P50[$peer]}" "${P99[$peer]}" \
+      "${MAX[$peer]}" "${NON2XX[$peer]}" "$wrapped" "${ERRS[$peer]}" "$ratio" "${SRV_US[$peer]:-0}" "${WRK_US[$peer]:-0}"
   done
   echo
   for n in "${hub_note[@]}"; do echo "$n"; done
