@@ -84,6 +84,30 @@ struct OAuthTokenEndpointTests {
         }
     }
 
+    @Test("An outage of the token endpoint longer than a few retries does not end the refresh: it keeps retrying, and heals when the endpoint answers")
+    func refreshOutlivesAnOutage() async throws {
+        let clock = ManualClock(1_800_000_000)
+        try await OAuthFixture.withOAuthHub(.gmail, clock: clock) { hub, fake in
+            _ = try await OAuthFixture.connect(hub, fake, .gmail)
+            fake.answerTokenRequests(with: .json(["error": "temporarily_unavailable"], status: 503))
+            clock.advance(by: 3300)
+            for attempt in 1...12 {
+                _ = try await hub.hub.jobWorkers.runDueJobs()
+                let queued = try await OAuthFixture.eventually {
+                    try await OAuthRefreshTests.refreshJobs(hub, "gmail").contains { $0.attempts == attempt }
+                }
+                #expect(queued, "after failed attempt \(attempt) the refresh is queued again")
+                clock.advance(by: 3600)  // The queue's backoff cap: the retry is due.
+            }
+            #expect(try await hub.hub.jobQueue.jobs(state: .dead).isEmpty)
+            #expect(try await OAuthRefreshTests.connection(hub)["status"] == "active")
+            fake.answerTokenRequests(with: nil)  // The endpoint is back.
+            _ = try await hub.hub.jobWorkers.runDueJobs()
+            #expect(try await OAuthFixture.eventually { try await OAuthRefreshTests.connection(hub)["last_error"] == .null })
+            #expect(try await hub.hub.oauth.tokens(for: "gmail").accessToken(userID: "alice") == fake.latestAccessToken)
+        }
+    }
+
     @Test("HubSpot's v1 refusal {\"status\": \"BAD_REFRESH_TOKEN\"} ends in needs_reauth under that code, without its message")
     func hubSpotRefusal() async throws {
         let clock = ManualClock(1_800_000_000)

@@ -9,7 +9,7 @@ extension OAuthService {
         let runAt = Double(expiresAt) / 1000 - min(Self.refreshMargin, lifetime / 2)
         try await jobQueue.enqueue(
             kind: Self.refreshKind(connection.provider), payload: ["connection_id": .number(Double(connection.id)), "generation": .number(Double(connection.generation))],
-            runAt: runAt, idempotencyKey: "oauth-refresh-\(connection.id)-\(connection.generation)", maxAttempts: 8)
+            runAt: runAt, idempotencyKey: "oauth-refresh-\(connection.id)-\(connection.generation)", maxAttempts: Self.refreshAttempts)
     }
 
     /// The refresh job: a refused refresh marks the connection `needs_reauth` (audited) and ends the job;

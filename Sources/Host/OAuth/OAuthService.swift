@@ -19,6 +19,10 @@ final class OAuthService: Sendable {
 
     /// Seconds before expiry a token is refreshed (at most half its lifetime).
     static let refreshMargin: Double = 300
+    /// Attempts a refresh job gets. A transient failure (the provider unreachable, 5xx, …) is retried
+    /// with the queue's backoff, at most an hour apart (its cap): 1,000 attempts keep trying for about
+    /// six weeks, so an outage cannot leave a connection expired for good with nothing retrying it.
+    static let refreshAttempts = 1000
 
     /// The job kind that refreshes `provider`'s tokens.
     static func refreshKind(_ provider: String) -> String { "\(provider).oauth_refresh" }
@@ -70,7 +74,7 @@ final class OAuthService: Sendable {
         declarations.keys.sorted().map { provider in
             JobWorkers.Registration(
                 providerID: Self.jobOwnerID,
-                kind: JobKind(name: Self.refreshKind(provider), maxAttempts: 8, summary: "Refresh \(provider) OAuth tokens before they expire") {
+                kind: JobKind(name: Self.refreshKind(provider), maxAttempts: Self.refreshAttempts, summary: "Refresh \(provider) OAuth tokens before they expire") {
                     [self] _, payload in try await refresh(payload)
                 })
         }
