@@ -62,6 +62,54 @@ struct AuditAndAdminTests {
         }
     }
 
+    @Test("Behind a trusted proxy the client is taken from X-Forwarded-For: one client's failures block that client, not the proxy's others")
+    func trustedProxyNamesTheClient() async throws {
+        var server = ServerConfiguration()
+        server.port = 0
+        server.trustedProxies = ["127.0.0.1"]
+        try await withHub(server: server) { hub in
+            func admin(token: String, forwardedFor: String) async throws -> TestResponse {
+                try await hub.request("GET", "/api/admin/events", headers: [("Authorization", "Bearer \(token)"), ("X-Forwarded-For", forwardedFor)])
+            }
+            for _ in 0..<10 { #expect(try await admin(token: "guess", forwardedFor: "198.51.100.1, 203.0.113.7").status == 401) }
+            #expect(try await admin(token: TestHub.adminToken, forwardedFor: "203.0.113.7").status == 429, "the guessing client is blocked")
+            #expect(try await admin(token: TestHub.adminToken, forwardedFor: "203.0.113.8").status == 200, "another client of the proxy is not")
+            let failures = try await Self.auditRows(hub, type: .adminAuthFailure)
+            #expect(failures.first?["ip_address"]?.stringValue == "203.0.113.7", "the address the proxy saw, not what the client wrote before it")
+        }
+        // Without trusting the proxy the header is ignored: every client is the TCP peer.
+        try await withHub { hub in
+            for _ in 0..<10 {
+                let response = try await hub.request("GET", "/api/admin/events", headers: [("Authorization", "Bearer guess"), ("X-Forwarded-For", "203.0.113.7")])
+                #expect(response.status == 401)
+            }
+            let other = try await hub.request("GET", "/api/admin/events", headers: [("Authorization", "Bearer \(TestHub.adminToken)"), ("X-Forwarded-For", "203.0.113.8")])
+            #expect(other.status == 429)
+        }
+    }
+
+    @Test("X-Forwarded-For is read from the right past trusted proxies; garbage ends the walk; untrusted peers are taken as they are")
+    func clientAddressResolution() throws {
+        let resolver = try ClientAddress.trusting(["10.0.0.1", "10.0.0.2", "::1"]).get()
+        func resolve(_ peer: String, _ values: [String]) -> String {
+            resolver.resolve(peer: peer, headers: HTTPHeaders(values.map { (name: "X-Forwarded-For", value: $0) }))
+        }
+        #expect(resolve("192.0.2.9", ["203.0.113.7"]) == "192.0.2.9", "an untrusted peer's header is ignored")
+        #expect(resolve("10.0.0.1", []) == "10.0.0.1")
+        #expect(resolve("10.0.0.1", ["203.0.113.7"]) == "203.0.113.7")
+        #expect(resolve("10.0.0.1", ["6.6.6.6, 203.0.113.7, 10.0.0.2"]) == "203.0.113.7", "past the second proxy, not the client-written left")
+        #expect(resolve("10.0.0.1", ["6.6.6.6", "203.0.113.7"]) == "203.0.113.7", "several fields read as one list")
+        #expect(resolve("10.0.0.1", ["203.0.113.7, evil\r\n"]) == "10.0.0.1", "a garbled last hop leaves the proxy itself")
+        #expect(resolve("10.0.0.1", ["not-an-ip, 203.0.113.7"]) == "203.0.113.7")
+        #expect(resolve("::1", ["2001:DB8::0:1"]) == "2001:db8::1", "IPv6 in canonical form")
+        #expect(resolve("10.0.0.1", ["10.0.0.2"]) == "10.0.0.2", "only proxies: the leftmost")
+        guard case .failure(let invalid) = ClientAddress.trusting(["10.0.0.1", "proxy.example"]) else {
+            Issue.record("a host name was accepted as a trusted proxy")
+            return
+        }
+        #expect(invalid.text == "proxy.example")
+    }
+
     @Test("Admin auth failures are audited without the token; the 10th in a minute blocks the address with 429 and Retry-After")
     func repeatedFailuresAreRateLimited() async throws {
         let clock = ManualClock(Date().timeIntervalSince1970)

@@ -4,6 +4,8 @@
 struct ServerOption: Sendable {
     let flag: String
     let environmentVariable: String
+    /// What the value looks like in the help text.
+    var placeholder = "N"
     let help: String
     let apply: @Sendable (inout HubOptions, String) throws(CommandLineInterface.UsageError) -> Void
 
@@ -22,6 +24,17 @@ struct ServerOption: Sendable {
         duration("--idle-timeout", "ATOM_IDLE_TIMEOUT", "seconds a keep-alive connection may idle") { $0.server.idleTimeout = $1 },
         duration("--write-timeout", "ATOM_WRITE_TIMEOUT", "seconds to write a response") { $0.server.writeTimeout = $1 },
         duration("--shutdown-grace", "ATOM_SHUTDOWN_GRACE", "seconds shutdown waits for in-flight requests") { $0.server.shutdownGracePeriod = $1 },
+        ServerOption(
+            flag: "--trusted-proxies", environmentVariable: "ATOM_TRUSTED_PROXIES", placeholder: "IP,…",
+            help: "reverse proxies whose X-Forwarded-For names the client (none)"
+        ) { options, text throws(CommandLineInterface.UsageError) in
+            let proxies = text.split(separator: ",").map { String($0.trimmingOWS()) }.filter { !$0.isEmpty }
+            switch ClientAddress.trusting(proxies) {
+            case .success(let resolver): options.server.trustedProxies = resolver.trustedProxies.sorted()
+            case .failure(let invalid):
+                throw CommandLineInterface.UsageError(description: "--trusted-proxies takes IP addresses separated by commas; '\(invalid.text)' is not one")
+            }
+        },
     ]
 
     /// The job workers' and delivery worker's settings (docs/jobs.md).
@@ -41,7 +54,7 @@ struct ServerOption: Sendable {
     /// Usage lines for the help text.
     static func usage(_ options: [ServerOption]) -> String {
         options.map { option in
-            let name = "\(option.flag) N"
+            let name = "\(option.flag) \(option.placeholder)"
             return "  \(name.padding(toLength: 25, withPad: " ", startingAt: 0))\(option.help) [\(option.environmentVariable)]"
         }.joined(separator: "\n")
     }

@@ -43,6 +43,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     private var acceptPaused = false
     private var drainDeadline: UInt64 = 0
     private let headParser: RequestHeadParser
+    private let clientAddress: ClientAddress
     private let tls: TLSContext?
 
     init(
@@ -56,6 +57,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         self.responder = responder
         self.logger = logger
         headParser = RequestHeadParser(maxHeaderCount: configuration.maxHeaderCount)
+        clientAddress = ClientAddress(trustedProxies: Set(configuration.trustedProxies))
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epollFD >= 0 else { throw ServerError.system("epoll_create1", errno) }
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
@@ -469,7 +471,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         connection.deadline = 0  // A request being answered is never timed out.
         let request = Request(
             method: head.method, path: head.path, query: head.query, headers: head.headers, body: body,
-            remoteAddress: connection.remoteAddress)
+            remoteAddress: clientAddress.resolve(peer: connection.remoteAddress, headers: head.headers))
         guard let route = connection.route else { return }
         connection.route = nil
         let (fd, id) = (connection.fd, connection.id)

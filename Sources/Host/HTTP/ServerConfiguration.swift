@@ -23,6 +23,8 @@ struct ServerConfiguration: Sendable {
     var writeTimeout: Duration = .seconds(30)
     /// How long shutdown waits for in-flight requests before closing everything.
     var shutdownGracePeriod: Duration = .seconds(10)
+    /// Peers whose `X-Forwarded-For` names the client (reverse proxies), as canonical IP literals.
+    var trustedProxies: [String] = []
     /// PEM certificate chain and private key; TLS is on when both are set.
     var tlsCertificatePath: String?
     var tlsKeyPath: String?

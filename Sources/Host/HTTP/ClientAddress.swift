@@ -1,0 +1,58 @@
+import PluginAPI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The address a request came from, as the audit log, the admin gate's failure limit and the logs use it.
+///
+/// It is the TCP peer, unless the peer is one of the configured trusted proxies: then it is taken
+/// from `X-Forwarded-For`, read from the right (the entry the nearest proxy appended) past every
+/// trusted proxy to the first address that is not one. Entries further left were written by the
+/// client and could be anything. An entry that is not an IP address ends the walk at the last good
+/// hop, so a forged or garbled header can never yield text that is not an address.
+struct ClientAddress: Sendable {
+    /// Trusted proxies, in canonical text (as `inet_ntop` writes it).
+    let trustedProxies: Set<String>
+
+    /// Parses `proxies` (IPv4 or IPv6 literals), or names the first that is not one.
+    static func trusting(_ proxies: [String]) -> Result<ClientAddress, InvalidAddress> {
+        var canonical: Set<String> = []
+        for proxy in proxies {
+            guard let address = Self.canonical(proxy) else { return .failure(InvalidAddress(text: proxy)) }
+            canonical.insert(address)
+        }
+        return .success(ClientAddress(trustedProxies: canonical))
+    }
+
+    struct InvalidAddress: Error {
+        let text: String
+    }
+
+    /// The client's address for a request from `peer` with `headers`.
+    func resolve(peer: String, headers: HTTPHeaders) -> String {
+        guard !trustedProxies.isEmpty, trustedProxies.contains(Self.canonical(peer) ?? peer) else { return peer }
+        var client = peer
+        for entry in headers.values(for: "X-Forwarded-For").flatMap({ $0.split(separator: ",") }).reversed() {
+            guard let address = Self.canonical(entry.trimmingOWS()) else { break }
+            client = address
+            if !trustedProxies.contains(address) { break }
+        }
+        return client
+    }
+
+    /// `text` as `inet_ntop` writes it when it is an IPv4 or IPv6 literal, else nil.
+    static func canonical<Text: StringProtocol>(_ text: Text) -> String? {
+        let text = String(text)
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1, inet_ntop(AF_INET, &v4, &buffer, socklen_t(buffer.count)) != nil {
+            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1, inet_ntop(AF_INET6, &v6, &buffer, socklen_t(buffer.count)) != nil {
+            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        return nil
+    }
+}
