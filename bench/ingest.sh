@@ -61,6 +61,19 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Samples the CPU jiffies (user + system, all threads) of the wrk that timeout PID runs, with
+# timestamps, every 0.2 s until it exits: "epoch_ns jiffies" lines in FILE.
+sample_wrk_cpu() {
+  local parent="$1" file="$2" child="" stat
+  for _ in $(seq 50); do child="$(pgrep -P "$parent" -x wrk || true)"; [ -n "$child" ] && break; sleep 0.02; done
+  : >"$file"
+  [ -n "$child" ] || return 0
+  while stat="$(cat "/proc/$child/stat" 2>/dev/null)"; do
+    echo "$(date +%s%N) $(awk '{ split($0, a, ") "); split(a[2], f, " "); print f[12] + f[13] }' <<<"$stat")" >>"$file"
+    sleep 0.2
+  done
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
 # Percentage of CPU time busy over one second, machine-wide (before a run nothing of ours is busy).
@@ -208,8 +221,11 @@ run_peer() {
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/ingest.lua" \
       "http://127.0.0.1:$port/api/webhooks/slack" -- "$evdir" "$THREADS" >"$out/wrk-$name.txt" 2>&1 &
   wrk_pid=$!
+  sample_wrk_cpu "$wrk_pid" "$work/wrk-cpu-$name" &
+  local sampler=$!
   wait "$wrk_pid" || problems+=("$name: wrk exited with status $? (see $out/wrk-$name.txt)")
   wrk_pid=""
+  wait "$sampler" || true
   times >"$work/times1"; m1="$(machine_jiffies)"; s1="$(tree_jiffies $spids)"
   c0="$(children_jiffies "$work/times0")"; c1="$(children_jiffies "$work/times1")"
   # CPU used during the run by anything other than wrk and this peer's processes, as % of the machine.
@@ -219,7 +235,17 @@ run_peer() {
   # shares the 2 cores, so its cost per request bounds every ratio).
   local answered; answered="$(kv requests "$(grep '^INGEST ' "$out/wrk-$name.txt" || true)")"
   SRV_US[$name]="$(awk -v j="$((s1 - s0))" -v n="$answered" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (n > 0) ? j * 1e6 / hz / n : 0 }')"
-  WRK_US[$name]="$(awk -v j="$((c1 - c0))" -v n="$answered" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (n > 0) ? j * 1e6 / hz / n : 0 }')"
+  # wrk's CPU over its last DURATION seconds only: before them it was loading its events (seconds of
+  # CPU that, spread over the requests, would make a slower peer look like it costs wrk more).
+  WRK_US[$name]="$(awk -v d="$DURATION" -v n="$answered" -v hz="$(getconf CLK_TCK)" '
+    { t[NR] = $1; c[NR] = $2 }
+    END {
+      if (NR < 2 || n <= 0) { print "?"; exit }
+      start = 1
+      for (i = NR; i >= 1; i--) if (t[NR] - t[i] >= d * 1e9) { start = i; break }
+      if (t[NR] - t[start] < d * 1e9 * 0.9) { print "?"; exit }
+      printf "%.0f", (c[NR] - c[start]) * 1e6 / hz / n * d * 1e9 / (t[NR] - t[start])
+    }' "$work/wrk-cpu-$name" 2>/dev/null || echo "?")"
   [ "${OTHER[$name]}" -gt 10 ] && problems+=("$name: other processes used ${OTHER[$name]}% of the machine's CPU during its run; its figures are suspect")
   line="$(grep '^INGEST ' "$out/wrk-$name.txt" || true)"
   if [ -z "$line" ]; then
