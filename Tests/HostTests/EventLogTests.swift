@@ -21,6 +21,29 @@ struct EventLogTests {
         #expect(Set(stored) == ["a\u{0}b", "a\u{0}c"])
     }
 
+    @Test("Commits are answered only after the write-ahead log is fsynced; when that fails nothing is acknowledged, from then on")
+    func answersWaitForTheSync() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
+        let healthy = try EventLog(dataDirectory: directory, logger: .disabled)
+        let stored = try await healthy.append(provider: "test", events: [NewEvent(externalID: "ok", type: "t", rawBody: [], payload: [:])])
+        #expect(stored.first != .duplicate)
+        healthy.close()
+
+        // The syncer is pointed at a file that does not exist, so its fsync fails.
+        let capture = LogCapture()
+        let failing = try EventLog(dataDirectory: directory, logger: capture.logger, walPath: directory.appendingPathComponent("missing-wal").path)
+        defer { failing.close() }
+        for id in ["first", "second"] {
+            await #expect(throws: EventLogError.self, "\(id)") {
+                try await failing.append(provider: "test", events: [NewEvent(externalID: id, type: "t", rawBody: [], payload: [:])])
+            }
+        }
+        await #expect(throws: EventLogError.self) { try await failing.write { connection in try connection.scalarText("SELECT 1") } }
+        await #expect(throws: (any Error).self) { try await failing.groupedWrite { _ in 1 } }
+        #expect(capture.all.contains { $0.contains("could not be made durable") && $0.contains("missing-wal") })
+    }
+
     @Test("WAL checkpoints run on the checkpoint thread, not in the commit, and copy the log into the database file")
     func checkpointsLeaveTheCommitPath() async throws {
         let directory = try TemporaryDirectory.make()

@@ -19,14 +19,19 @@ struct StoredEvent: Sendable {
 /// Why an append was not stored.
 struct EventLogError: Error, CustomStringConvertible {
     let description: String
+
+    /// The commit went through but could not be made durable (see ``WALSyncer``).
+    static let notDurable = EventLogError(description: "the write could not be made durable")
 }
 
 /// The durable event log: every accepted webhook event, appended by one writer thread.
 ///
 /// Appends from concurrent requests are queued and committed together (group commit): the writer
-/// takes everything queued, writes it in one `BEGIN IMMEDIATE` transaction, commits with
-/// `synchronous=FULL` (fsync), then resumes every waiting request. Under load, batches grow on their
-/// own, so one fsync serves many webhooks. An append returns only after its commit.
+/// takes everything queued and writes it in one `BEGIN IMMEDIATE` transaction. The commit does not
+/// fsync (`synchronous=NORMAL`): the ``WALSyncer`` fsyncs the write-ahead log on its own thread and
+/// only then resumes the waiting requests, while the writer prepares the next batch. Under load,
+/// batches grow on their own, so one fsync serves many webhooks. An append, and every other write
+/// through this log, returns only once its commit is on disk.
 final class EventLog: Sendable {
     private struct PendingAppend {
         let provider: String
@@ -56,6 +61,7 @@ final class EventLog: Sendable {
     private let wakeWriter = DispatchSemaphore(value: 0)
     private let writerFinished = DispatchSemaphore(value: 0)
     private let checkpointer: Checkpointer
+    private let syncer: WALSyncer
     /// The table scope of provider statements run on the writer (see ``providerWrite(scope:_:)``).
     private let providerScope = ProviderWriteScope()
     let reader: DatabaseReader
@@ -65,9 +71,13 @@ final class EventLog: Sendable {
     private let maximumBatch = 1024
 
     /// Opens (creating and migrating) the database in `dataDirectory` and starts the writer thread.
-    /// `fanOut` creates each new event's deliveries in the transaction that stores it.
-    init(dataDirectory: URL, logger: Logger, fanOut: DeliveryFanOut = .none()) throws {
+    /// `fanOut` creates each new event's deliveries in the transaction that stores it. `walPath`
+    /// names another file for the syncer to fsync instead of the log (tests make it fail).
+    init(dataDirectory: URL, logger: Logger, fanOut: DeliveryFanOut = .none(), walPath: String? = nil) throws {
         let writer = try Database.openWriter(dataDirectory: dataDirectory)
+        // Commits append to the log without an fsync; the syncer makes them durable before anyone hears of them.
+        try writer.execute("PRAGMA synchronous = NORMAL")
+        syncer = WALSyncer(walPath: walPath ?? dataDirectory.appendingPathComponent(Database.fileName).path + "-wal", logger: logger)
         reader = try DatabaseReader(connection: Database.openReader(dataDirectory: dataDirectory), label: "atom-hub.events.reader")
         checkpointer = try Checkpointer(dataDirectory: dataDirectory, logger: logger)
         checkpointer.take(over: writer)
@@ -104,7 +114,10 @@ final class EventLog: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             let accepted = queue.withLock { state in
                 guard !state.closed else { return false }
-                state.work.append { connection in continuation.resume(with: Result { try body(connection) }) }
+                state.work.append { [syncer] connection in
+                    let result = Result { try body(connection) }
+                    syncer.afterSync { durable in continuation.resume(with: durable ? result : .failure(EventLogError.notDurable)) }
+                }
                 return true
             }
             if accepted {
@@ -230,6 +243,7 @@ final class EventLog: Sendable {
         guard !alreadyClosed else { return }
         wakeWriter.signal()
         writerFinished.wait()
+        syncer.close()
         checkpointer.close()
     }
 
@@ -239,6 +253,7 @@ final class EventLog: Sendable {
         while true {
             wakeWriter.wait()
             while true {
+                syncer.waitUntilTaken()  // At most one commit ahead of the disk; meanwhile the next batch gathers.
                 let (batch, grouped, work, closed) = queue.withLock { state in
                     let count = min(state.pending.count, maximumBatch)
                     let batch = Array(state.pending.prefix(count))
@@ -286,10 +301,20 @@ final class EventLog: Sendable {
                     }
                 }
             }
-            if deliveries > 0 { fanOut.created.ring() }
-            for (append, result) in zip(batch, outcomes) { append.continuation.resume(returning: result) }
-            for answer in answers { answer(true) }
-            if outcomes.contains(where: { $0.contains { $0 != .duplicate } }) { committed.ring() }
+            // Everyone hears of the commit once it is on disk: the callers, and the readers of new events.
+            let (createdDeliveries, storedEvents) = (deliveries > 0, outcomes.contains(where: { $0.contains { $0 != .duplicate } }))
+            syncer.afterSync { [fanOut, committed, logger, answers] durable in
+                guard durable else {
+                    for answer in answers { answer(false) }
+                    logger.error("event log commit not durable; the webhooks in it are not acknowledged", [("appends", "\(batch.count)")])
+                    for append in batch { append.continuation.resume(throwing: EventLogError.notDurable) }
+                    return
+                }
+                if createdDeliveries { fanOut.created.ring() }
+                for (append, result) in zip(batch, outcomes) { append.continuation.resume(returning: result) }
+                for answer in answers { answer(true) }
+                if storedEvents { committed.ring() }
+            }
         } catch {
             for answer in answers { answer(false) }
             for write in grouped.dropFirst(answers.count) { write.abandon() }
