@@ -29,9 +29,10 @@ struct ClientAddress: Sendable {
         let text: String
     }
 
-    /// The client's address for a request from `peer` with `headers`.
+    /// The client's address for a request from `peer` (as `inet_ntop` wrote it when the connection
+    /// was accepted) with `headers`.
     func resolve(peer: String, headers: HTTPHeaders) -> String {
-        guard !trustedProxies.isEmpty, trustedProxies.contains(Self.canonical(peer) ?? peer) else { return peer }
+        guard !trustedProxies.isEmpty, trustedProxies.contains(peer) else { return peer }
         var client = peer
         for entry in headers.values(for: "X-Forwarded-For").flatMap({ $0.split(separator: ",") }).reversed() {
             guard let address = Self.canonical(entry.trimmingOWS()) else { break }
@@ -44,15 +45,16 @@ struct ClientAddress: Sendable {
     /// `text` as `inet_ntop` writes it when it is an IPv4 or IPv6 literal, else nil.
     static func canonical<Text: StringProtocol>(_ text: Text) -> String? {
         let text = String(text)
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1, inet_ntop(AF_INET, &v4, &buffer, socklen_t(buffer.count)) != nil {
-            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
+        if inet_pton(AF_INET, text, &v4) == 1 { return presentation(AF_INET, &v4) }
         var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1, inet_ntop(AF_INET6, &v6, &buffer, socklen_t(buffer.count)) != nil {
-            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
+        if inet_pton(AF_INET6, text, &v6) == 1 { return presentation(AF_INET6, &v6) }
         return nil
+    }
+
+    private static func presentation(_ family: Int32, _ address: UnsafeRawPointer) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_ntop(family, address, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 }

@@ -62,8 +62,8 @@ final class EventLog: Sendable {
     private let writerFinished = DispatchSemaphore(value: 0)
     private let checkpointer: Checkpointer
     private let syncer: WALSyncer
-    /// The table scope of provider statements run on the writer (see ``providerWrite(scope:_:)``).
-    private let providerScope = ProviderWriteScope()
+    /// Restricts provider statements run on the writer to their tables (see ``providerWrite(scope:_:)``).
+    private let providerScope = ScopeAuthorizer()
     let reader: DatabaseReader
     private let logger: Logger
     private let fanOut: DeliveryFanOut

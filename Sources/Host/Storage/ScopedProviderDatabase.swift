@@ -2,21 +2,21 @@ import CSQLite
 import Dispatch
 import Foundation
 import PluginAPI
-import Synchronization
 
 /// A provider's ``ProviderDatabase``, confined to tables named `<provider id>_…` by an authorizer.
 ///
 /// Writes go through the event log's single writer: each `write` runs in a savepoint of the
-/// writer's next group commit (``EventLog/groupedWrite(_:)``), under ``ProviderWriteScope``, so a
-/// provider never holds the write lock beside the webhooks' writer and shares its fsync. Reads use
-/// a read-only connection of the provider's own, opened on first use and confined to one serial
-/// queue (blocking SQLite calls never run on the cooperative pool).
-final class ScopedProviderDatabase: ProviderDatabase, @unchecked Sendable {  // Safe: `connection` is only touched on `queue`.
+/// writer's next group commit (``EventLog/groupedWrite(_:)``), under the writer's
+/// ``ScopeAuthorizer``, so a provider never holds the write lock beside the webhooks' writer and
+/// shares its fsync. Reads use a read-only connection of the provider's own, opened on first use
+/// and confined to one serial queue (blocking SQLite calls never run on the cooperative pool).
+final class ScopedProviderDatabase: ProviderDatabase, @unchecked Sendable {  // Safe: `connection` and `authorizer` are only touched on `queue`.
     private let dataDirectory: URL
     private let scope: TableScope
     private let eventLog: EventLog
     private let queue: DispatchQueue
     private var connection: SQLiteConnection?
+    private let authorizer = ScopeAuthorizer()
 
     init(providerID: String, dataDirectory: URL, eventLog: EventLog) {
         self.dataDirectory = dataDirectory
@@ -26,9 +26,12 @@ final class ScopedProviderDatabase: ProviderDatabase, @unchecked Sendable {  // 
     }
 
     func read(_ sql: String, _ arguments: [SQLValue]) async throws -> [[SQLValue]] {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { [self] in
-                continuation.resume(with: Result { try Self.providerErrors { try rows(of: SQLStatement(sql, arguments), on: try open()) } })
+        try await Self.providerErrors {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async { [self] in
+                    continuation.resume(
+                        with: Result { try authorizer.run(scope) { try Self.rows(of: SQLStatement(sql, arguments), on: try open(), cached: true) } })
+                }
             }
         }
     }
@@ -48,21 +51,13 @@ final class ScopedProviderDatabase: ProviderDatabase, @unchecked Sendable {  // 
         do { return try await body() } catch let error as SQLiteError { throw ProviderDatabaseError(code: error.code, message: error.message) }
     }
 
-    private static func providerErrors<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as SQLiteError { throw ProviderDatabaseError(code: error.code, message: error.message) }
-    }
-
     /// The read-only connection, opened (and restricted) the first time; on `queue` only.
     private func open() throws -> SQLiteConnection {
         if let connection { return connection }
         let opened = try SQLiteConnection(path: dataDirectory.appendingPathComponent(Database.fileName).path, readOnly: true)
-        scope.install(on: opened)
+        authorizer.install(on: opened)
         connection = opened
         return opened
-    }
-
-    private func rows(of statement: SQLStatement, on connection: SQLiteConnection) throws -> [[SQLValue]] {
-        try scope.asProvider { try Self.rows(of: statement, on: connection, cached: true) }
     }
 
     /// Runs `statement` and returns its rows. `cached` only on a connection that runs provider SQL alone.
@@ -96,64 +91,42 @@ final class ScopedProviderDatabase: ProviderDatabase, @unchecked Sendable {  // 
     }
 }
 
-/// Runs providers' statements on the event log's writer connection under their table scope.
+/// A connection's SQLite authorizer, which restricts statements to a provider's ``TableScope``
+/// while one is in force: set only while a provider's statements are prepared and stepped, on the
+/// connection's one thread. Outside that the connection's own (host) statements are unrestricted.
 ///
-/// The writer mostly runs the host's own statements, unrestricted; its authorizer consults the
-/// scope in force, which is set only while a provider's statements are prepared and stepped (on the
-/// writer thread). Installed once, so the host's cached statements are never expired by a change
-/// of authorizer.
-final class ProviderWriteScope: @unchecked Sendable {  // Safe: `current` is set and read on the writer thread only.
+/// The event log's writer has one (host statements and every provider's writes share it), and each
+/// provider's read connection has one. Installed once, so changing scopes never expires a
+/// connection's cached statements the way replacing its authorizer would.
+final class ScopeAuthorizer: @unchecked Sendable {  // Safe: `current` is set and read on the connection's thread only.
     private var current: TableScope?
 
-    /// Installs the authorizer on the writer `connection` (once, before its thread starts).
+    /// Installs the authorizer on `connection` (once, before it runs anything).
     func install(on connection: SQLiteConnection) {
-        let context = Unmanaged.passRetained(self).toOpaque()  // Released never: it lives as long as the writer.
+        let context = Unmanaged.passRetained(self).toOpaque()  // Released never: it lives as long as its connection.
         sqlite3_set_authorizer(
             connection.handle,
             { context, action, first, second, _, _ in
                 guard let context else { return SQLITE_DENY }
-                let writeScope = Unmanaged<ProviderWriteScope>.fromOpaque(context).takeUnretainedValue()
-                guard let scope = writeScope.current else { return SQLITE_OK }  // The host's own statement.
+                let authorizer = Unmanaged<ScopeAuthorizer>.fromOpaque(context).takeUnretainedValue()
+                guard let scope = authorizer.current else { return SQLITE_OK }  // The host's own statement.
                 return scope.allows(action, table: first.map { String(cString: $0) }, second: second.map { String(cString: $0) }) ? SQLITE_OK : SQLITE_DENY
             }, context)
     }
 
-    /// Runs `body`, which prepares (uncached) and steps a provider's statements, under `scope`.
+    /// Runs `body`, which prepares and steps a provider's statements, restricted to `scope`.
     func run<T>(_ scope: TableScope, _ body: () throws -> T) throws -> T {
         current = scope
         defer { current = nil }
-        return try scope.asProvider(body)
+        return try body()
     }
 }
 
-/// The tables a provider's statements may touch: SQLite's authorizer allows reads and writes of
-/// tables named with `prefix` (FTS5 shadow tables share their table's prefix) and reads of the
-/// schema, and refuses everything else (DDL, pragmas, attach, other tables). Transaction control is
-/// the host's: refused while a provider's statement is prepared or stepped.
-final class TableScope: Sendable {
+/// The tables a provider's statements may touch: reads and writes of tables named with `prefix`
+/// (FTS5 shadow tables share their table's prefix) and reads of the schema; everything else (DDL,
+/// pragmas, attach, other tables, transaction control, which is the host's) is refused.
+struct TableScope: Sendable {
     let prefix: String
-    private let providerStatement = Atomic<Bool>(false)
-
-    init(prefix: String) { self.prefix = prefix }
-
-    /// Runs `body` (which prepares and steps one provider statement) with the provider's restrictions.
-    func asProvider<T>(_ body: () throws -> T) rethrows -> T {
-        providerStatement.store(true, ordering: .relaxed)
-        defer { providerStatement.store(false, ordering: .relaxed) }
-        return try body()
-    }
-
-    /// Installs the authorizer; `connection` keeps this scope alive as long as it needs it.
-    func install(on connection: SQLiteConnection) {
-        let context = Unmanaged.passRetained(self).toOpaque()  // Released never: a scope lives as long as its hub.
-        sqlite3_set_authorizer(
-            connection.handle,
-            { context, action, first, second, _, _ in
-                guard let context else { return SQLITE_DENY }
-                let scope = Unmanaged<TableScope>.fromOpaque(context).takeUnretainedValue()
-                return scope.allows(action, table: first.map { String(cString: $0) }, second: second.map { String(cString: $0) }) ? SQLITE_OK : SQLITE_DENY
-            }, context)
-    }
 
     /// `table` is the authorizer's first argument (a table, pragma or function name), `second` its second.
     func allows(_ action: Int32, table: String?, second: String? = nil) -> Bool {
@@ -171,8 +144,6 @@ final class TableScope: Sendable {
             return table.hasPrefix(prefix) || table == "sqlite_master" || table == "sqlite_schema"
         case SQLITE_INSERT, SQLITE_UPDATE, SQLITE_DELETE:
             return table?.hasPrefix(prefix) ?? false
-        case SQLITE_TRANSACTION:
-            return !providerStatement.load(ordering: .relaxed)
         default:
             return false
         }

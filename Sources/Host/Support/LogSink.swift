@@ -45,11 +45,6 @@ final class LogSink: Sendable {
         thread.start()
     }
 
-    /// Queues `line` (with its newline) for writing.
-    func append(_ line: [UInt8]) {
-        append { $0.append(contentsOf: line) }
-    }
-
     /// Queues the bytes `write` appends (whole lines, with their newlines), formatted straight into
     /// the pending buffer. `write` runs under the sink's lock, so it must be short and must not log.
     func append(writing write: (inout [UInt8]) -> Void) {

@@ -32,7 +32,7 @@ struct LogSinkTests {
             for thread in 0..<threads {
                 group.addTask {
                     await Blocking.runNonThrowing {
-                        for index in 0..<perThread { sink.append(Array("t\(thread) \(index)\n".utf8)) }
+                        for index in 0..<perThread { sink.append { $0.append(contentsOf: "t\(thread) \(index)\n".utf8) } }
                     }
                 }
             }
