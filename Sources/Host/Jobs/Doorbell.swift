@@ -48,9 +48,19 @@ final class Doorbell: Sendable {
 
     /// Like ``wait(since:)``, but also returns after `timeout`.
     func wait(since generation: UInt64, timeout: Duration) async {
+        await Self.first { try? await Task.sleep(for: timeout) } or: { await self.wait(since: generation) }
+    }
+
+    /// Like ``wait(since:)``, but also returns when `other` rings after `otherGeneration`.
+    func wait(since generation: UInt64, or other: Doorbell, since otherGeneration: UInt64) async {
+        await Self.first { await other.wait(since: otherGeneration) } or: { await self.wait(since: generation) }
+    }
+
+    /// Runs both until the first returns, then cancels the other.
+    private static func first(_ one: @escaping @Sendable () async -> Void, or another: @escaping @Sendable () async -> Void) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
-            group.addTask { await self.wait(since: generation) }
+            group.addTask { await one() }
+            group.addTask { await another() }
             await group.next()
             group.cancelAll()
         }

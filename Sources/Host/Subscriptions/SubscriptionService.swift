@@ -109,7 +109,7 @@ final class SubscriptionService: Sendable {
                 let events = try await store.events(after: start, for: registration.subscription, limit: Self.batchSize)
                 if events.isEmpty {
                     failures = 0
-                    await Self.waitForEither(doorbell, since: generation, or: reloaded, since: switched)
+                    await doorbell.wait(since: generation, or: reloaded, since: switched)
                     continue
                 }
                 let (handled, failure) = await handle(events, registration)
@@ -146,16 +146,6 @@ final class SubscriptionService: Sendable {
             return (handled, nil)
         } catch {
             return (handled, error)
-        }
-    }
-
-    /// Returns when either bell has rung since its generation was read (or on cancellation).
-    private static func waitForEither(_ first: Doorbell, since firstGeneration: UInt64, or second: Doorbell, since secondGeneration: UInt64) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await first.wait(since: firstGeneration) }
-            group.addTask { await second.wait(since: secondGeneration) }
-            await group.next()
-            group.cancelAll()
         }
     }
 
