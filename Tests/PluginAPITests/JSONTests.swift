@@ -17,6 +17,16 @@ struct JSONTests {
         #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
     }
 
+    @Test("Numbers equal what Double makes of their text, across the integer fast path's edges", arguments: [
+        "0", "-0", "7", "-42", "1795941202", "999999999999999", "-999999999999999", "9999999999999999", "12345678901234567890",
+        "1.5", "-0.25", "1e3", "2E-2", "123456789012345.5",
+    ])
+    func numbersMatchDouble(_ text: String) throws {
+        let parsed = try #require(try JSONValue.parse(text).numberValue)
+        let expected = try #require(Double(text))
+        #expect(parsed == expected && parsed.sign == expected.sign)
+    }
+
     @Test func rejectsInvalidUTF8() {
         #expect(throws: JSONParseError.self) { try JSONValue.parse([0x22, 0xff, 0x22]) }
     }

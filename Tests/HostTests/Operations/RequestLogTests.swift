@@ -39,6 +39,16 @@ struct RequestLogTests {
         }
     }
 
+    @Test("duration_ms has two decimals, rounded, never negative")
+    func durationFormat() {
+        #expect(RequestObserver.milliseconds(0.0012345) == "1.23")
+        #expect(RequestObserver.milliseconds(0.00005) == "0.05")
+        #expect(RequestObserver.milliseconds(0.0000049) == "0.00")
+        #expect(RequestObserver.milliseconds(0.0101) == "10.10")
+        #expect(RequestObserver.milliseconds(2) == "2000.00")
+        #expect(RequestObserver.milliseconds(-1) == "0.00")
+    }
+
     @Test("Generated request ids are 32 hex digits and never repeat within a process")
     func generatedIDsAreUnique() {
         let ids = (0..<10_000).map { _ in RequestID.generate() }
