@@ -24,6 +24,9 @@ struct HubOptions: Sendable {
     var keyDerivationIterations = KeyDerivation.defaultIterations
     /// Log line format (`--log-format` or `LOG_FORMAT`).
     var logFormat = LogFormat.json
+    /// Bytes of zeros written to the event log's write-ahead log at start, so commits' fsyncs overwrite
+    /// instead of extending the file (``WALPreallocation``); 0 turns it off.
+    var walPreallocation = 64 << 20
 }
 
 /// The running hub: configuration, storage, provider registry, routes and HTTP server, wired once.
@@ -59,7 +62,8 @@ final class Hub: Sendable {
         let deliveriesCreated = Doorbell()
         let eventLog = try EventLog(
             dataDirectory: options.dataDirectory, logger: logger.labelled("events"),
-            fanOut: DeliveryFanOut(destinations: targets.map(\.destination), maxAttempts: options.deliveries.maxAttempts, created: deliveriesCreated))
+            fanOut: DeliveryFanOut(destinations: targets.map(\.destination), maxAttempts: options.deliveries.maxAttempts, created: deliveriesCreated),
+            walPreallocation: options.walPreallocation)
         let deliveryStore: DeliveryStore
         do {
             deliveryStore = DeliveryStore(

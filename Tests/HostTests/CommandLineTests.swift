@@ -19,7 +19,7 @@ struct CommandLineTests {
             "serve", "--port=0", "--host", "::1", "--max-header-bytes", "2048", "--max-header-count=20", "--max-body-bytes", "10",
             "--max-connections", "5", "--header-timeout", "1.5", "--body-timeout", "2", "--idle-timeout", "3", "--write-timeout", "4",
             "--shutdown-grace", "0.25", "--event-loops", "3", "--plugins", "p.json", "--data-dir", "/tmp/x",
-            "--trusted-proxies", "10.0.0.2, 2001:DB8::1,10.0.0.1",
+            "--trusted-proxies", "10.0.0.2, 2001:DB8::1,10.0.0.1", "--wal-preallocate-mb", "0",
         ])
         guard case .serve(let options) = command else { Issue.record("expected serve"); return }
         let server = options.server
@@ -30,6 +30,7 @@ struct CommandLineTests {
         #expect(server.idleTimeout == .seconds(3) && server.writeTimeout == .seconds(4) && server.shutdownGracePeriod == .milliseconds(250))
         #expect(options.pluginsPath == "p.json" && !options.pluginsPathIsDefault)
         #expect(server.trustedProxies == ["10.0.0.1", "10.0.0.2", "2001:db8::1"])
+        #expect(options.walPreallocation == 0)
     }
 
     @Test("Environment variables set limits; flags win over them")
@@ -41,6 +42,12 @@ struct CommandLineTests {
         }
         #expect(options.server.maxConnections == 8)
         #expect(options.server.idleTimeout == .seconds(9))
+        #expect(options.walPreallocation == 64 << 20, "the default")
+        guard case .serve(let sized) = try CommandLineInterface.parse([], environment: .values(["ATOM_WAL_PREALLOCATE_MB": "3"])) else {
+            Issue.record("expected serve")
+            return
+        }
+        #expect(sized.walPreallocation == 3 << 20)
         #expect(throws: CommandLineInterface.UsageError.self) {
             try CommandLineInterface.parse([], environment: .values(["ATOM_MAX_HEADER_BYTES": "lots"]))
         }
@@ -48,7 +55,8 @@ struct CommandLineTests {
 
     @Test("Out-of-range values are usage errors", arguments: [
         ["--port", "70000"], ["--max-connections", "0"], ["--idle-timeout", "-1"], ["--header-timeout", "abc"], ["--event-loops"],
-        ["--trusted-proxies", "proxy.example"], ["--trusted-proxies", "10.0.0.1,10.0.0.300"],
+        ["--trusted-proxies", "proxy.example"], ["--trusted-proxies", "10.0.0.1,10.0.0.300"], ["--wal-preallocate-mb", "-1"],
+        ["--wal-preallocate-mb", "4097"],
     ])
     func rejectsBadValues(_ arguments: [String]) {
         #expect(throws: CommandLineInterface.UsageError.self) { try CommandLineInterface.parse(arguments) }

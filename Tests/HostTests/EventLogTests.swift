@@ -44,6 +44,40 @@ struct EventLogTests {
         #expect(capture.all.contains { $0.contains("could not be made durable") && $0.contains("missing-wal") })
     }
 
+    @Test("The write-ahead log is zero-filled before the first commit, commits write inside it, and a copy taken mid-run recovers every acknowledged event")
+    func preallocatedLogRecovers() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
+        let data = directory.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let walPath = data.appendingPathComponent(Database.fileName).path + "-wal"
+        let size = 2 << 20
+        let log = try EventLog(dataDirectory: data, logger: .disabled, walPreallocation: size)
+        defer { log.close() }
+        #expect(try Self.fileSize(walPath) == size)
+        let events = (0..<200).map { NewEvent(externalID: "e\($0)", type: "t", rawBody: Array("body \($0)".utf8), payload: ["n": .number(Double($0))]) }
+        for batch in stride(from: 0, to: events.count, by: 20) {
+            _ = try await log.append(provider: "test", events: Array(events[batch..<batch + 20]))
+        }
+        #expect(try Self.fileSize(walPath) == size, "commits overwrite the zeros instead of extending the file")
+
+        // What a crash leaves: the database file and the log (frames, then zeros), without the shared-memory index.
+        let copy = directory.appendingPathComponent("copy")
+        try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
+        for suffix in ["", "-wal"] {
+            try FileManager.default.copyItem(atPath: data.appendingPathComponent(Database.fileName).path + suffix, toPath: copy.appendingPathComponent(Database.fileName).path + suffix)
+        }
+        let recovered = try EventLog(dataDirectory: copy, logger: .disabled)
+        defer { recovered.close() }
+        let stored = try await recovered.recent(provider: "test", limit: 1000)
+        #expect(Set(stored.map(\.externalID)) == Set(events.map(\.externalID)))
+        #expect(try await recovered.append(provider: "test", events: [events[0]]) == [.duplicate])
+    }
+
+    private static func fileSize(_ path: String) throws -> Int {
+        try (FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? -1
+    }
+
     @Test("WAL checkpoints run on the checkpoint thread, not in the commit, and copy the log into the database file")
     func checkpointsLeaveTheCommitPath() async throws {
         let directory = try TemporaryDirectory.make()

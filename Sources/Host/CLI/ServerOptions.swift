@@ -24,6 +24,9 @@ struct ServerOption: Sendable {
         duration("--idle-timeout", "ATOM_IDLE_TIMEOUT", "seconds a keep-alive connection may idle") { $0.server.idleTimeout = $1 },
         duration("--write-timeout", "ATOM_WRITE_TIMEOUT", "seconds to write a response") { $0.server.writeTimeout = $1 },
         duration("--shutdown-grace", "ATOM_SHUTDOWN_GRACE", "seconds shutdown waits for in-flight requests") { $0.server.shutdownGracePeriod = $1 },
+        count("--wal-preallocate-mb", "ATOM_WAL_PREALLOCATE_MB", "MiB of zeros the event log's WAL gets at start (64; 0 off)", range: 0...4096) {
+            $0.walPreallocation = $1 << 20
+        },
         ServerOption(
             flag: "--trusted-proxies", environmentVariable: "ATOM_TRUSTED_PROXIES", placeholder: "IP,…",
             help: "reverse proxies whose X-Forwarded-For names the client (none)"

@@ -73,11 +73,22 @@ final class EventLog: Sendable {
     /// Opens (creating and migrating) the database in `dataDirectory` and starts the writer thread.
     /// `fanOut` creates each new event's deliveries in the transaction that stores it. `walPath`
     /// names another file for the syncer to fsync instead of the log (tests make it fail).
-    init(dataDirectory: URL, logger: Logger, fanOut: DeliveryFanOut = .none(), walPath: String? = nil) throws {
+    /// `walPreallocation` bytes of zeros are written to the log before the first commit (see ``WALPreallocation``).
+    init(
+        dataDirectory: URL, logger: Logger, fanOut: DeliveryFanOut = .none(), walPath: String? = nil, walPreallocation: Int = 0
+    ) throws {
         let writer = try Database.openWriter(dataDirectory: dataDirectory)
         // Commits append to the log without an fsync; the syncer makes them durable before anyone hears of them.
         try writer.execute("PRAGMA synchronous = NORMAL")
-        syncer = WALSyncer(walPath: walPath ?? dataDirectory.appendingPathComponent(Database.fileName).path + "-wal", logger: logger)
+        let logPath = dataDirectory.appendingPathComponent(Database.fileName).path + "-wal"
+        do {
+            try WALPreallocation.extend(writer, walPath: logPath, to: walPreallocation)
+        } catch {
+            logger.warning(
+                "could not zero-fill the write-ahead log ahead of use; commits still work, their fsyncs cost more",
+                [("bytes", String(walPreallocation)), ("error", "\(error)")])
+        }
+        syncer = WALSyncer(walPath: walPath ?? logPath, logger: logger)
         reader = try DatabaseReader(connection: Database.openReader(dataDirectory: dataDirectory), label: "atom-hub.events.reader")
         checkpointer = try Checkpointer(dataDirectory: dataDirectory, logger: logger)
         checkpointer.take(over: writer)

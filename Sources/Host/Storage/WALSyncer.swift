@@ -111,24 +111,18 @@ private struct LogFile {
 
     init(path: String) { self.path = path }
 
-    struct SyncError: Error, CustomStringConvertible {
-        let call: String
-        let code: Int32
-        var description: String { "\(call) failed: \(System.errorDescription(code))" }
-    }
-
-    mutating func sync() throws(SyncError) {
+    mutating func sync() throws(SystemCallError) {
         var current = stat()
-        guard stat(path, &current) == 0 else { throw SyncError(call: "stat", code: errno) }
+        guard stat(path, &current) == 0 else { throw SystemCallError(call: "stat", code: errno) }
         if descriptor < 0 || current.st_ino != inode {
             close()
             descriptor = open(path, O_RDWR | O_CLOEXEC)
-            guard descriptor >= 0 else { throw SyncError(call: "open", code: errno) }
-            guard fstat(descriptor, &current) == 0 else { throw SyncError(call: "fstat", code: errno) }
+            guard descriptor >= 0 else { throw SystemCallError(call: "open", code: errno) }
+            guard fstat(descriptor, &current) == 0 else { throw SystemCallError(call: "fstat", code: errno) }
             inode = current.st_ino
         }
         while fdatasync(descriptor) != 0 {
-            guard errno == EINTR else { throw SyncError(call: "fdatasync", code: errno) }
+            guard errno == EINTR else { throw SystemCallError(call: "fdatasync", code: errno) }
         }
     }
 

@@ -19,3 +19,10 @@ enum System {
         String(cString: strerror(code))
     }
 }
+
+/// A failed system call: which call, and its `errno`.
+struct SystemCallError: Error, CustomStringConvertible {
+    let call: String
+    let code: Int32
+    var description: String { "\(call) failed: \(System.errorDescription(code))" }
+}

@@ -36,6 +36,7 @@ final class TestHub: Sendable {
         options.dataDirectory = directory.appendingPathComponent("data")
         options.pluginsPath = pluginsPath
         options.pluginsPathIsDefault = false
+        options.walPreallocation = 0  // 64 MiB of zeros per test hub would cost seconds of disk writes across the suite.
         configure(&options)
         options.keyDerivationIterations = 1000  // A key the hub creates (OAuth) costs no CPU in tests; its count is stored with it.
         self.environment = MutableEnvironment(environment)
