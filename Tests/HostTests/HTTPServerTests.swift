@@ -245,6 +245,21 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("Connections opened at once are spread evenly over the event loops, and each is served")
+    func connectionsSpreadOverLoops() async throws {
+        try await withHub { hub in
+            let (port, server) = (hub.port, hub.hub.server)
+            let (statuses, perLoop) = try await Blocking.run {
+                let connections = try (0..<10).map { _ in try TestConnection(port: port) }
+                for connection in connections { try connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") }
+                let statuses = try connections.map { try $0.readResponse().status }
+                return (statuses, server.connectionsPerLoop)  // Counted while all ten are still open.
+            }
+            #expect(statuses == Array(repeating: 200, count: 10))
+            #expect(perLoop == [5, 5])
+        }
+    }
+
     @Test("Beyond the connection limit a new connection is answered 503 and closed")
     func connectionLimit() async throws {
         var server = ServerConfiguration()

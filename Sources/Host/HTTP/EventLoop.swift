@@ -12,7 +12,7 @@ import Synchronization
 final class EventLoop: TaskExecutor, @unchecked Sendable {
     // Safe: `connections`, `encoder`, `scratch`, `draining` and `nextConnectionID` are touched only on this
     // loop's thread (inside `run` and the jobs it runs); other threads use only `queue` (a Mutex),
-    // `wakePending` (an atomic) and `wakeFD` (a write to an eventfd).
+    // `wakePending` and `load` (atomics) and `wakeFD` (a write to an eventfd).
 
     private let server: HTTPServer
     private let configuration: ServerConfiguration
@@ -26,7 +26,10 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     private var nextConnectionID: UInt64 = 0
     private let scratchSize = 64 * 1024
     private let scratch: UnsafeMutableRawBufferPointer
-    private let queue = Mutex<(jobs: [UnownedJob], stopping: Bool)>(([], false))
+    private let queue = Mutex(Inbox())
+    /// Connections this loop owns or has been handed and not yet closed; the accepting loop gives a new
+    /// connection to the loop with the fewest (``HTTPServer/loopForNewConnection(acceptedBy:)``).
+    let load = Atomic<Int>(0)
     /// True while a wake-up is written and not yet consumed, so concurrent enqueuers write the eventfd once.
     private let wakePending = Atomic<Bool>(false)
     /// The loop thread's pthread id, once it runs.
@@ -80,6 +83,16 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else { throw ServerError.system("epoll_ctl", errno) }
     }
 
+    /// What other threads leave for the loop.
+    private struct Inbox {
+        var jobs: [UnownedJob] = []
+        /// Connections another loop accepted for this one: descriptor and peer address.
+        var handed: [(fd: Int32, address: String)] = []
+        var stopping = false
+        /// The loop has returned; a connection handed now would never be served.
+        var finished = false
+    }
+
     // MARK: - Cross-thread entry points
 
     /// Queues a job to run on this loop's thread (any thread; the TaskExecutor requirement).
@@ -87,6 +100,18 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         let job = UnownedJob(job)
         queue.withLock { $0.jobs.append(job) }
         if !isLoopThread { wake() }  // On the loop thread the job runs before the loop next sleeps.
+    }
+
+    /// Gives this loop a connection another loop accepted (any thread); false when the loop has
+    /// already finished, and the caller still owns the descriptor.
+    func hand(_ fd: Int32, address: String) -> Bool {
+        let accepted = queue.withLock { inbox in
+            guard !inbox.finished else { return false }
+            inbox.handed.append((fd, address))
+            return true
+        }
+        if accepted { wake() }
+        return accepted
     }
 
     /// Asks the loop to stop accepting and finish in-flight requests (any thread).
@@ -112,7 +137,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         let tickMilliseconds = Int32(configuration.tick.nanoseconds / 1_000_000)
         var nextSweep = System.monotonicNanoseconds() + configuration.tick.nanoseconds
         while true {
-            let pending = !readAgain.isEmpty || queue.withLock { !$0.jobs.isEmpty }
+            let pending = !readAgain.isEmpty || queue.withLock { !$0.jobs.isEmpty || !$0.handed.isEmpty }
             let count = epoll_wait(epollFD, &events, Int32(events.count), pending ? 0 : tickMilliseconds)
             if count < 0 && errno != EINTR {
                 logger.error("epoll_wait failed; the event loop stops", [("errno", System.errorDescription(errno))])
@@ -151,19 +176,32 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             }
         }
         for connection in Array(connections.values) { closeConnection(connection) }
+        let stranded = queue.withLock { inbox in
+            inbox.finished = true
+            defer { inbox.handed = [] }
+            return inbox.handed
+        }
+        for connection in stranded { discardHanded(connection.fd) }
     }
 
     /// How long, past the drain deadline, the loop keeps running handler tasks that are still in flight.
     private static let taskGrace: UInt64 = 2_000_000_000
 
-    /// Runs queued jobs (handlers resuming), a bounded number of rounds so sockets are not starved.
+    /// Runs queued jobs (handlers resuming) and adopts handed connections, a bounded number of rounds
+    /// so sockets are not starved.
     private func runJobs() {
         for _ in 0..<8 {
-            let (jobs, stopping) = queue.withLock { state in
-                defer { state.jobs.removeAll(keepingCapacity: true) }
-                return (state.jobs, state.stopping)
+            let (jobs, handed, stopping) = queue.withLock { inbox in
+                defer {
+                    inbox.jobs.removeAll(keepingCapacity: true)
+                    inbox.handed.removeAll()
+                }
+                return (inbox.jobs, inbox.handed, inbox.stopping)
             }
             if stopping && !draining { startDraining() }
+            for connection in handed {
+                if draining { discardHanded(connection.fd) } else { adopt(connection.fd, address: connection.address) }
+            }
             if jobs.isEmpty { return }
             for job in jobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
         }
@@ -217,33 +255,51 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
                 rejectOverCapacity(fd)
                 continue
             }
-            var session: TLSSession?
-            if let tls {
-                session = tls.makeSession(fd: fd)
-                if session == nil {
-                    logger.error("could not create a TLS session for a new connection")
-                    close(fd)
-                    server.releaseConnectionSlot()
-                    continue
-                }
-            }
-            _ = atom_setsockopt_int(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-            nextConnectionID += 1
-            let connection = Connection(fd: fd, id: nextConnectionID, remoteAddress: String(decoding: address.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-            connection.tls = session
-            var event = epoll_event()
-            event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
-            event.data.fd = fd
-            guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
-                logger.error("epoll_ctl(ADD) failed for a new connection", [("errno", System.errorDescription(errno))])
+            let remote = String(decoding: address.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let owner = server.loopForNewConnection(acceptedBy: self)
+            if owner === self {
+                adopt(fd, address: remote)
+            } else if !owner.hand(fd, address: remote) {
+                owner.load.subtract(1, ordering: .relaxed)
                 close(fd)
                 server.releaseConnectionSlot()
-                continue
             }
-            connections[fd] = connection
-            connection.deadline = System.monotonicNanoseconds() + configuration.idleTimeout.nanoseconds
-            readAvailable(connection)
         }
+    }
+
+    /// Starts serving an accepted connection on this loop (its slot and `load` are already counted).
+    private func adopt(_ fd: Int32, address: String) {
+        var session: TLSSession?
+        if let tls {
+            session = tls.makeSession(fd: fd)
+            if session == nil {
+                logger.error("could not create a TLS session for a new connection")
+                discardHanded(fd)
+                return
+            }
+        }
+        _ = atom_setsockopt_int(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        nextConnectionID += 1
+        let connection = Connection(fd: fd, id: nextConnectionID, remoteAddress: address)
+        connection.tls = session
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
+        event.data.fd = fd
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
+            logger.error("epoll_ctl(ADD) failed for a new connection", [("errno", System.errorDescription(errno))])
+            discardHanded(fd)
+            return
+        }
+        connections[fd] = connection
+        connection.deadline = System.monotonicNanoseconds() + configuration.idleTimeout.nanoseconds
+        readAvailable(connection)
+    }
+
+    /// Closes a connection counted for this loop but never served (shutdown, or setting it up failed).
+    private func discardHanded(_ fd: Int32) {
+        close(fd)
+        load.subtract(1, ordering: .relaxed)
+        server.releaseConnectionSlot()
     }
 
     private func pauseAccepting() {
@@ -585,6 +641,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     private func closeConnection(_ connection: Connection) {
         guard connections.removeValue(forKey: connection.fd) != nil else { return }
         close(connection.fd)
+        load.subtract(1, ordering: .relaxed)
         server.releaseConnectionSlot()
     }
 

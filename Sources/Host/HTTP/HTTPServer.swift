@@ -75,6 +75,25 @@ final class HTTPServer: Sendable {
         state.withLock { $0 = ([], -1, 0) }
     }
 
+    /// The loop that serves a connection `loop` just accepted: the one with the fewest connections
+    /// (`loop` itself on a tie, so nothing is handed over needlessly), counted for it at once. Without
+    /// this, the connections of a burst (a client's pool opening at once) go to whichever loop's
+    /// `epoll_wait` happens to wake, and one loop can end up with twice the other's share of the load.
+    func loopForNewConnection(acceptedBy loop: EventLoop) -> EventLoop {
+        let loops = state.withLock { $0.loops }
+        var chosen = loop
+        var fewest = loop.load.load(ordering: .relaxed)
+        for candidate in loops where candidate !== loop {
+            let count = candidate.load.load(ordering: .relaxed)
+            if count < fewest { (chosen, fewest) = (candidate, count) }
+        }
+        chosen.load.add(1, ordering: .relaxed)
+        return chosen
+    }
+
+    /// Each event loop's count of open connections, in loop order (what the balancing above reads).
+    var connectionsPerLoop: [Int] { state.withLock { $0.loops }.map { $0.load.load(ordering: .relaxed) } }
+
     func reserveConnectionSlot() -> Bool {
         let previous = openConnections.add(1, ordering: .relaxed).oldValue
         if previous >= configuration.maxConnections {
