@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <pthread.h>
 
 int atom_accept(int fd, char *address, size_t address_length) {
     struct sockaddr_storage storage;
@@ -76,4 +77,8 @@ int atom_set_linger_reset(int fd) {
 
 int atom_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
+}
+
+int atom_set_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
 }

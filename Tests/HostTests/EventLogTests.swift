@@ -74,6 +74,27 @@ struct EventLogTests {
         #expect(try await recovered.append(provider: "test", events: [events[0]]) == [.duplicate])
     }
 
+    @Test("Under steady writes the log wraps to its start inside the zeroed part instead of growing, and keeps every event")
+    func logWrapsInsideTheZeros() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
+        let walPath = directory.appendingPathComponent(Database.fileName).path + "-wal"
+        let size = 16 << 20
+        let capture = LogCapture()
+        let log = try EventLog(dataDirectory: directory, logger: capture.logger, walPreallocation: size)
+        defer { log.close() }
+        // 300 commits of 20 events with 4 KiB bodies: about 45 frames each, more than three times the 16 MiB.
+        let body = [UInt8](repeating: UInt8(ascii: "w"), count: 4096)
+        for commit in 0..<300 {
+            _ = try await log.append(
+                provider: "test", events: (0..<20).map { NewEvent(externalID: "c\(commit)-\($0)", type: "t", rawBody: body, payload: [:]) })
+        }
+        #expect(try Self.fileSize(walPath) == size, "the log never grew past the zeros")
+        let wraps = capture.all.filter { $0.hasPrefix("debug test wrap checkpoint ") && $0.contains("busy=0") }
+        #expect(wraps.count >= 2, "the writer finished a checkpoint at least twice")
+        #expect(try await log.recent(provider: "test", limit: 10_000).count == 6000)
+    }
+
     private static func fileSize(_ path: String) throws -> Int {
         try (FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? -1
     }

@@ -21,6 +21,9 @@ int atom_listen(const char *host, int port, int backlog);
 /// The port a bound socket listens on, or -1.
 int atom_local_port(int fd);
 
+/// Names the calling thread for the kernel (`comm`: top -H, perf); `name` is at most 15 bytes.
+int atom_set_thread_name(const char *name);
+
 /// Sets an int-valued socket option.
 int atom_setsockopt_int(int fd, int level, int name, int value);
 

@@ -55,12 +55,10 @@ final class HTTPServer: Sendable {
         state.withLock { $0 = (loops, fd, port) }
         for (index, loop) in loops.enumerated() {
             finished.enter()
-            let thread = Thread { [finished] in
+            System.startThread(named: "atom.http.\(index)") { [finished] in
                 loop.run()
                 finished.leave()
             }
-            thread.name = "atom-hub.http.\(index)"
-            thread.start()
         }
         return port
     }

@@ -78,7 +78,7 @@ final class ConfigurationReloader: Sendable {
     /// Starts the file poller thread.
     func startWatching() {
         state.withLock { $0.polling = true }
-        let thread = Thread { [self] in
+        System.startThread(named: "atom.plugins") { [self] in
             while stopPolling.wait(timeout: .now() + pollInterval) == .timedOut {
                 let current = FileFingerprint(path: path)
                 let changed = state.withLock { $0.fingerprint != current }
@@ -86,8 +86,6 @@ final class ConfigurationReloader: Sendable {
             }
             pollerFinished.signal()
         }
-        thread.name = "atom-hub.plugins-watch"
-        thread.start()
     }
 
     /// Stops the poller and waits for it.

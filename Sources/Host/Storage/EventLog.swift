@@ -69,6 +69,8 @@ final class EventLog: Sendable {
     private let fanOut: DeliveryFanOut
     /// Most appends taken into one transaction, so one huge burst cannot hold the write lock for long.
     private let maximumBatch = 1024
+    /// Where the write-ahead log wraps without preallocation (with it: at 90% of the zeroed size).
+    static let defaultWrapBytes = 64 << 20
 
     /// Opens (creating and migrating) the database in `dataDirectory` and starts the writer thread.
     /// `fanOut` creates each new event's deliveries in the transaction that stores it. `walPath`
@@ -90,12 +92,13 @@ final class EventLog: Sendable {
         }
         syncer = WALSyncer(walPath: walPath ?? logPath, logger: logger)
         reader = try DatabaseReader(connection: Database.openReader(dataDirectory: dataDirectory), label: "atom-hub.events.reader")
-        checkpointer = try Checkpointer(dataDirectory: dataDirectory, logger: logger)
+        checkpointer = try Checkpointer(
+            dataDirectory: dataDirectory, wrapBytes: walPreallocation > 0 ? walPreallocation * 9 / 10 : Self.defaultWrapBytes, logger: logger)
         checkpointer.take(over: writer)
         providerScope.install(on: writer)
         self.logger = logger
         self.fanOut = fanOut
-        WriterBox.startThread(named: "atom-hub.events.writer", owning: writer) { [self] connection in
+        WriterBox.startThread(named: "atom.writer", owning: writer) { [self] connection in
             runWriter(connection)
             writerFinished.signal()
         }
@@ -276,6 +279,7 @@ final class EventLog: Sendable {
                 }
                 if !batch.isEmpty || !grouped.isEmpty { commit(batch, grouped, on: connection) }
                 for item in work { item(connection) }
+                checkpointer.wrapIfDue(connection)
                 if closed { return }
                 if batch.isEmpty && grouped.isEmpty && work.isEmpty { break }
             }
@@ -343,9 +347,7 @@ final class WriterBox: @unchecked Sendable {  // Safe: handed over once, then co
     /// Starts a thread named `name` that owns `connection` and runs `body` with it.
     static func startThread(named name: String, owning connection: SQLiteConnection, _ body: @escaping @Sendable (SQLiteConnection) -> Void) {
         let box = WriterBox(connection: connection)
-        let thread = Thread { body(box.connection) }
-        thread.name = name
-        thread.start()
+        System.startThread(named: name) { body(box.connection) }
     }
 }
 

@@ -101,18 +101,17 @@ final class SQLiteConnection {
     }
 
     /// Turns off SQLite's automatic checkpoint (which would run inside the commit that crosses the
-    /// threshold, on this connection's thread) and calls `action` instead, after every commit that
-    /// leaves at least `pages` frames in the write-ahead log. `action` runs on the committing thread
-    /// and must only hand the work to another thread.
-    func replaceAutomaticCheckpoint(whenWALReaches pages: Int32, _ action: @escaping @Sendable () -> Void) {
-        let hook = WALHook(pages: pages, action: action)
+    /// threshold, on this connection's thread) and calls `action` instead after every commit, with the
+    /// number of frames in the write-ahead log. `action` runs on the committing thread and must only
+    /// hand the work to another thread.
+    func replaceAutomaticCheckpoint(_ action: @escaping @Sendable (_ frames: Int32) -> Void) {
+        let hook = WALHook(action: action)
         walHook = hook
         sqlite3_wal_hook(
             handle,
             { context, _, _, frames in
                 guard let context else { return SQLITE_OK }
-                let hook = Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue()
-                if frames >= hook.pages { hook.action() }
+                Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().action(frames)
                 return SQLITE_OK
             }, Unmanaged.passUnretained(hook).toOpaque())
     }
@@ -230,13 +229,11 @@ final class Statement {
     }
 }
 
-/// What ``SQLiteConnection/replaceAutomaticCheckpoint(whenWALReaches:_:)`` hands to SQLite.
+/// What ``SQLiteConnection/replaceAutomaticCheckpoint(_:)`` hands to SQLite.
 private final class WALHook {
-    let pages: Int32
-    let action: @Sendable () -> Void
+    let action: @Sendable (_ frames: Int32) -> Void
 
-    init(pages: Int32, action: @escaping @Sendable () -> Void) {
-        self.pages = pages
+    init(action: @escaping @Sendable (_ frames: Int32) -> Void) {
         self.action = action
     }
 }

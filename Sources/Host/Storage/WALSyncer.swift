@@ -35,12 +35,10 @@ final class WALSyncer: @unchecked Sendable {  // Safe: `answers` and `closed` ar
     init(walPath: String, logger: Logger) {
         path = walPath
         self.logger = logger
-        let thread = Thread { [self] in
+        System.startThread(named: "atom.wal-sync") { [self] in
             run()
             finished.signal()
         }
-        thread.name = "atom-hub.events.sync"
-        thread.start()
     }
 
     /// Runs `answer` (on this syncer's thread) once everything committed so far is on disk, with

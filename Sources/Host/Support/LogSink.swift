@@ -40,9 +40,7 @@ final class LogSink: Sendable {
 
     init(descriptor: Int32) {
         self.descriptor = descriptor
-        let thread = Thread { [self] in run() }
-        thread.name = "atom-hub.log"
-        thread.start()
+        System.startThread(named: "atom.log") { [self] in run() }
     }
 
     /// Queues the bytes `write` appends (whole lines, with their newlines), formatted straight into

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
+import Foundation
 
 /// Small facts about the process and machine.
 enum System {
@@ -17,6 +19,18 @@ enum System {
     /// The text of an errno value.
     static func errorDescription(_ code: Int32) -> String {
         String(cString: strerror(code))
+    }
+
+    /// Starts a thread running `body`, named `name` for the kernel too (at most 15 bytes), so `top -H`,
+    /// `perf` and `/proc/<pid>/task/*/comm` tell the hub's threads apart.
+    static func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {
+        precondition(name.utf8.count <= 15, "the kernel keeps 15 bytes of a thread's name")
+        let thread = Thread {
+            _ = atom_set_thread_name(name)  // Only a label for tools; nothing depends on it.
+            body()
+        }
+        thread.name = name
+        thread.start()
     }
 }
 
