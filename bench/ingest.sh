@@ -7,7 +7,7 @@
 # Env: DURATION (s, default 10), CONNECTIONS (default 64), EVENTS (unique events generated per peer,
 # default 100000 * DURATION), THREADS (wrk threads, default 2), PEERS (default "nginx hub fastapi bolt"),
 # WAIT_IDLE (s, default 30: before each peer, wait up to this long for the machine to be <= 20% busy),
-# SKIP_SETUP=1 (skip peers.sh setup), SKIP_BUILD=1 (use the existing .build-bench binary),
+# IDS (event_id order: random, like Slack's, the default; or sequential), SKIP_SETUP=1 (skip peers.sh setup), SKIP_BUILD=1 (use the existing .build-bench binary),
 # KEEP=1 (keep the generated events and the hub's data dir), SLACK_SIGNING_SECRET, PEERS_VENV, PEERS_DIR.
 # Every server listens on 127.0.0.1 only. Results and logs go to bench/out/<run>/ (git-ignored).
 # Exit status: 0 clean, 1 setup/start failure, 3 the run finished but a check failed (see "problems").
@@ -21,6 +21,7 @@ CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 EVENTS="${EVENTS:-$((100000 * DURATION))}"
 PEERS="${PEERS:-nginx hub fastapi bolt}"
+IDS="${IDS:-random}"
 WAIT_IDLE="${WAIT_IDLE:-30}"
 export SLACK_SIGNING_SECRET="${SLACK_SIGNING_SECRET:-8f742231b10e8888abcd99yyyzzz85a5}"
 export PEERS_VENV="${PEERS_VENV:-$repo/.bench-venv}"
@@ -160,7 +161,7 @@ cat >"$work/plugins.json" <<'EOF'
 {"providers":{"slack":{"enabled":true,"settings":{}}}}
 EOF
 
-log "run $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, $EVENTS unique events per peer, peers: $PEERS"
+log "run $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, $EVENTS unique events per peer ($IDS ids), peers: $PEERS"
 {
   echo "run: $run_id"; echo "commit: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$repo" diff --quiet HEAD -- Sources Package.swift 2>/dev/null || echo ' (+ uncommitted changes in Sources/Package.swift)')"
   echo "wrk: $(wrk -v 2>&1 | head -1)"; echo "cpus: $(nproc)"; echo "kernel: $(uname -r)"
@@ -178,7 +179,7 @@ run_peer() {
   port="$(free_port)"
   evdir="$work/events-$name"
   log "$name: generating $EVENTS signed events"
-  ts="$(python3 "$here/gen_events.py" --out "$evdir" --events "$EVENTS" --slices "$THREADS" --prefix "${run_id//-/}${name}x" 2>/dev/null)"
+  ts="$(python3 "$here/gen_events.py" --out "$evdir" --events "$EVENTS" --slices "$THREADS" --prefix "${run_id//-/}${name}x" --ids "$IDS" 2>/dev/null)"
   mkfifo "$evdir/start.fifo"
 
   case "$name" in
@@ -325,7 +326,7 @@ done
 {
   echo
   echo "Ingest benchmark $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, keep-alive, 127.0.0.1,"
-  echo "$EVENTS unique signed Slack events per peer ($(cat "$out/meta.txt" | sed -n 's/^commit: //p'))"
+  echo "$EVENTS unique signed Slack events per peer, $IDS event ids ($(cat "$out/meta.txt" | sed -n 's/^commit: //p'))"
   echo
   printf '%-22s %10s %9s %9s %9s %8s %7s %8s %7s %11s %11s\n' peer req/s p50_ms p99_ms max_ms non-2xx wrapped sock_err vs_nginx srv_us/req wrk_us/req
   for peer in $PEERS; do
