@@ -4,7 +4,7 @@ import Glibc
 import CLinux
 import Foundation
 
-/// Small facts about the process and machine.
+/// Small facts about, and helpers over, the process and machine.
 enum System {
     /// Online processor cores.
     static var coreCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
