@@ -92,6 +92,7 @@ final class Hub: Sendable {
         let allJobKinds: [JobWorkers.Registration]
         let subscriptionStore: SubscriptionStore
         let reloader: ConfigurationReloader
+        let metricsEndpoint: MetricsEndpoint
         let providerMetrics = ProviderMetrics(providers: providerTypes.map { $0.descriptor.id })
         // One gate (one failure count per address) for the admin prefixes and providers' admin-only routes.
         let gate = AdminGate(authentication: AdminAuthentication(environment: environment), limiter: FailureRateLimiter(clock: clock), audit: auditLog)
@@ -107,7 +108,7 @@ final class Hub: Sendable {
                 deliveryRoutes: DeliveryRoutes(store: deliveryStore, destinations: targets.map(\.destination)))
             try OAuthRoutes(service: oauth).register(in: &router)
             try UserRoutes(users: oauth.users, audit: auditLog).register(in: &router)
-            let metricsEndpoint = MetricsEndpoint(registry: registry, providerMetrics: providerMetrics, eventLog: eventLog, gate: gate, environment: environment)
+            metricsEndpoint = MetricsEndpoint(registry: registry, providerMetrics: providerMetrics, eventLog: eventLog, gate: gate, environment: environment)
             reloader = ConfigurationReloader(
                 path: options.pluginsPath, isDefaultPath: options.pluginsPathIsDefault, knownProviders: providerTypes.map { $0.descriptor.id }, registry: registry,
                 audit: auditLog, logger: logger.labelled("config"))
@@ -157,6 +158,7 @@ final class Hub: Sendable {
             store: deliveryStore, targets: targets, http: URLSessionHTTPClient(), clock: clock, configuration: options.deliveries,
             logger: logger.labelled("deliveries"))
         self.server = HTTPServer(configuration: options.server, responder: responder, logger: logger.labelled("http"))
+        metricsEndpoint.bind(server)
     }
 
     /// The lazy provider registry; each provider's context resolves settings through the review's secrets

@@ -3,7 +3,7 @@ import PluginAPI
 import Synchronization
 
 /// `GET /metrics`: the Prometheus text exposition of ``RequestMetrics`` and ``ProviderMetrics``, provider states, queue depths by
-/// state (from the database at scrape time) and the process's RSS, open fds and uptime.
+/// state (from the database at scrape time), open connections per event loop and the process's RSS, open fds and uptime.
 ///
 /// It is protected: it answers `Authorization: Bearer <METRICS_TOKEN>` when that variable is set (a
 /// scrape-only credential for Prometheus), and otherwise the admin token through the admin gate.
@@ -17,6 +17,8 @@ final class MetricsEndpoint: Sendable {
     private let metricsToken: String?
     /// Bound once the route table is complete (the metrics need every route, this one included).
     private let bound = Mutex<RequestMetrics?>(nil)
+    /// Bound once the server exists (it needs the routes, this one included).
+    private let server = Mutex<HTTPServer?>(nil)
 
     init(registry: ProviderRegistry, providerMetrics: ProviderMetrics, eventLog: EventLog, gate: AdminGate, environment: HubEnvironment) {
         self.registry = registry
@@ -29,6 +31,11 @@ final class MetricsEndpoint: Sendable {
     /// Sets the metrics this endpoint exposes; called once, before the server starts.
     func bind(_ metrics: RequestMetrics) {
         bound.withLock { $0 = metrics }
+    }
+
+    /// Sets the server whose connections this endpoint counts; called once, before the server starts.
+    func bind(_ server: HTTPServer) {
+        self.server.withLock { $0 = server }
     }
 
     func register(in router: inout Router) throws(RouteConflictError) {
@@ -46,6 +53,7 @@ final class MetricsEndpoint: Sendable {
         Self.render(providerMetrics.snapshot(), into: &text)
         renderProviders(into: &text)
         try await renderQueues(into: &text)
+        if let server = server.withLock({ $0 }) { Self.renderConnections(server.connectionsPerLoop, into: &text) }
         Self.renderProcess(uptime: metrics.started.duration(to: .now), into: &text)
         return Response(status: 200, headers: ["Content-Type": PrometheusText.contentType], body: Array(text.text.utf8))
     }
@@ -117,6 +125,11 @@ final class MetricsEndpoint: Sendable {
             text.family(name, "gauge", "Rows of the \(table) table by state (queued and running are the queue depth; the rest are outcomes).")
             for row in rows { text.sample(name, (row.kind.map { [("kind", $0)] } ?? []) + [("state", row.state)], row.count) }
         }
+    }
+
+    private static func renderConnections(_ perLoop: [Int], into text: inout PrometheusText) {
+        text.family("atom_hub_http_open_connections", "gauge", "Open client connections, by event loop (new ones go to the loop with the fewest).")
+        for (loop, count) in perLoop.enumerated() { text.sample("atom_hub_http_open_connections", [("loop", String(loop))], count) }
     }
 
     private static func renderProcess(uptime: Duration, into text: inout PrometheusText) {
