@@ -50,40 +50,50 @@ final class ConfigurationReloader: Sendable {
     /// Loads the file and applies it; on failure keeps the current configuration. Returns the error, if any.
     @discardableResult
     func reload(_ trigger: Trigger) -> String? {
+        state.withLock { state in load(trigger, fingerprint: FileFingerprint(path: path), state: &state) }
+    }
+
+    /// The poller's reload: only when the file's fingerprint differs from the last one seen, checked
+    /// under the lock every reload takes. (Checked outside it, a fingerprint read just before an admin
+    /// write and its reload looked changed afterwards, and the same file was reloaded and audited twice.)
+    private func reloadIfChanged() {
         state.withLock { state in
-            state.fingerprint = FileFingerprint(path: path)
-            let configuration: PluginsConfiguration
-            do {
-                configuration = try PluginsConfiguration.load(path: path, isDefaultPath: isDefaultPath, knownProviders: knownProviders)
-            } catch {
-                let problem = "\(error)"
-                logger.error("plugins.json reload failed; keeping the last good configuration", [("trigger", trigger.rawValue), ("error", problem)])
-                audit.record(AuditEvent(.configurationReloadFailed, severity: .warning, details: ["trigger": .string(trigger.rawValue), "error": .string(problem)]))
-                return problem
-            }
-            let changes = registry.apply(configuration)
-            let summary = changes.map { "\($0.id)=\($0.enabled ? "on" : "off")\($0.settingsChanged ? "+settings" : "")" }.joined(separator: " ")
-            logger.info("plugins.json reloaded", [("trigger", trigger.rawValue), ("changes", summary.isEmpty ? "none" : summary)])
-            audit.record(
-                AuditEvent(
-                    .configurationReloaded, severity: .info,
-                    details: [
-                        "trigger": .string(trigger.rawValue),
-                        "changes": .array(changes.map { ["provider": .string($0.id), "enabled": .bool($0.enabled), "settings_changed": .bool($0.settingsChanged)] }),
-                    ]))
-            return nil
+            guard let current = FileFingerprint(path: path), current != state.fingerprint else { return }
+            load(.fileChange, fingerprint: current, state: &state)
         }
+    }
+
+    /// Applies the file at `path` (seen with `fingerprint`) inside the reload lock, and audits it.
+    @discardableResult
+    private func load(_ trigger: Trigger, fingerprint: FileFingerprint?, state: inout State) -> String? {
+        state.fingerprint = fingerprint
+        let configuration: PluginsConfiguration
+        do {
+            configuration = try PluginsConfiguration.load(path: path, isDefaultPath: isDefaultPath, knownProviders: knownProviders)
+        } catch {
+            let problem = "\(error)"
+            logger.error("plugins.json reload failed; keeping the last good configuration", [("trigger", trigger.rawValue), ("error", problem)])
+            audit.record(AuditEvent(.configurationReloadFailed, severity: .warning, details: ["trigger": .string(trigger.rawValue), "error": .string(problem)]))
+            return problem
+        }
+        let changes = registry.apply(configuration)
+        let summary = changes.map { "\($0.id)=\($0.enabled ? "on" : "off")\($0.settingsChanged ? "+settings" : "")" }.joined(separator: " ")
+        logger.info("plugins.json reloaded", [("trigger", trigger.rawValue), ("changes", summary.isEmpty ? "none" : summary)])
+        audit.record(
+            AuditEvent(
+                .configurationReloaded, severity: .info,
+                details: [
+                    "trigger": .string(trigger.rawValue),
+                    "changes": .array(changes.map { ["provider": .string($0.id), "enabled": .bool($0.enabled), "settings_changed": .bool($0.settingsChanged)] }),
+                ]))
+        return nil
     }
 
     /// Starts the file poller thread.
     func startWatching() {
         state.withLock { $0.polling = true }
         System.startThread(named: "atom.plugins") { [self] in
-            while stopPolling.wait(timeout: .now() + pollInterval) == .timedOut {
-                let current = FileFingerprint(path: path)
-                let changed = state.withLock { $0.fingerprint != current }
-                if changed && current != nil { reload(.fileChange) }
-            }
+            while stopPolling.wait(timeout: .now() + pollInterval) == .timedOut { reloadIfChanged() }
             pollerFinished.signal()
         }
     }
