@@ -260,9 +260,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             if owner === self {
                 adopt(fd, address: remote)
             } else if !owner.hand(fd, address: remote) {
-                owner.load.subtract(1, ordering: .relaxed)
-                close(fd)
-                server.releaseConnectionSlot()
+                owner.discardHanded(fd)  // Thread-safe: a close, an atomic and the server's atomic.
             }
         }
     }
@@ -295,7 +293,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         readAvailable(connection)
     }
 
-    /// Closes a connection counted for this loop but never served (shutdown, or setting it up failed).
+    /// Closes a connection counted for this loop but never served (shutdown, setting it up failed, or
+    /// the loop had finished when it was handed over). Safe on any thread.
     private func discardHanded(_ fd: Int32) {
         close(fd)
         load.subtract(1, ordering: .relaxed)

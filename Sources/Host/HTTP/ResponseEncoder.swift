@@ -19,7 +19,7 @@ struct ResponseEncoder {
         var out = [UInt8]()
         out.reserveCapacity(160 + response.body.count)
         out.append(contentsOf: "HTTP/1.1 ".utf8)
-        Self.appendDecimal(response.status, to: &out)
+        out.appendDecimal(response.status)
         out.append(UInt8(ascii: " "))
         out.append(contentsOf: Self.reason(response.status).utf8)
         out.append(contentsOf: "\r\nDate: ".utf8)
@@ -28,7 +28,7 @@ struct ResponseEncoder {
         let bodyAllowed = response.status >= 200 && response.status != 204 && response.status != 304
         if bodyAllowed {
             out.append(contentsOf: "Content-Length: ".utf8)
-            Self.appendDecimal(response.body.count, to: &out)
+            out.appendDecimal(response.body.count)
             out.append(contentsOf: "\r\n".utf8)
         }
         if !keepAlive {
@@ -50,18 +50,6 @@ struct ResponseEncoder {
         out.append(contentsOf: "\r\n".utf8)
         if includeBody && bodyAllowed { out.append(contentsOf: response.body) }
         return out
-    }
-
-    /// Appends the decimal digits of a non-negative `value`.
-    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        var remaining = value
-        while divisor > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remaining / divisor))
-            remaining %= divisor
-            divisor /= 10
-        }
     }
 
     static func isValidName(_ name: String) -> Bool {

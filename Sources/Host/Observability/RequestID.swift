@@ -34,13 +34,12 @@ enum RequestID {
         return String(unsafeUninitializedCapacity: 32) { buffer in
             for (index, byte) in prefix.enumerated() { buffer[index] = byte }
             for nibble in 0..<16 {
-                buffer[16 + nibble] = hexDigits[Int(truncatingIfNeeded: (sequence >> UInt64(60 - 4 * nibble)) & 0xF)]
+                buffer[16 + nibble] = Hex.digits[Int(truncatingIfNeeded: (sequence >> UInt64(60 - 4 * nibble)) & 0xF)]
             }
             return 32
         }
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
     private static let prefix: [UInt8] = Array(Hex.encode(SecureRandom.bytes(8)).utf8)
     private static let counter = Atomic<UInt64>(0)
 }

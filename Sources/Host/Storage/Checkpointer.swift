@@ -27,6 +27,9 @@ final class Checkpointer: Sendable {
     /// Bytes of one frame: a page (the hub's databases use 4096-byte pages) and its 24-byte header.
     static let frameBytes = 4096 + 24
 
+    /// Where the log wraps when it was not zero-filled.
+    static let defaultWrapBytes = 64 << 20
+
     private struct State {
         var requested = false
         var closed = false
@@ -45,10 +48,12 @@ final class Checkpointer: Sendable {
     private let logger: Logger
 
     /// Opens a connection of its own to the database in `dataDirectory` and starts the thread. The
-    /// log wraps at `wrapBytes`.
-    init(dataDirectory: URL, wrapBytes: Int, logger: Logger) throws {
+    /// log wraps at 90% of `zeroedBytes` (what ``WALPreallocation`` wrote), leaving room for the commits
+    /// of one step past it, or at ``defaultWrapBytes`` when it was not zero-filled.
+    init(dataDirectory: URL, zeroedBytes: Int, logger: Logger) throws {
         let connection = try SQLiteConnection(path: dataDirectory.appendingPathComponent(Database.fileName).path)
         self.logger = logger
+        let wrapBytes = zeroedBytes > 0 ? zeroedBytes * 9 / 10 : Self.defaultWrapBytes
         wrapFrames = Int32(clamping: max(Int(Self.walPagesThreshold), wrapBytes / Self.frameBytes))
         WriterBox.startThread(named: "atom.checkpoint", owning: connection) { [self] connection in
             run(connection)
@@ -88,17 +93,8 @@ final class Checkpointer: Sendable {
             defer { state.wrapDue = false }  // Done or tried: the next step past `wrapFrames` tries again.
             return state.wrapDue
         }
-        guard due else { return }
-        do {
-            let statement = try writer.prepare("PRAGMA wal_checkpoint(PASSIVE)")
-            defer { statement.reset() }
-            guard try statement.step() else { return }
-            logger.debug(
-                "wrap checkpoint", [("busy", "\(statement.int64(0))"), ("wal_frames", "\(statement.int64(1))"), ("copied", "\(statement.int64(2))")])
-        } catch {
-            // The log keeps growing (past the zeroed part) until a later call succeeds; nothing acknowledged is at risk.
-            logger.error("WAL wrap checkpoint failed; will retry after the next step of the log", [("error", "\(error)")])
-        }
+        // Failing, the log keeps growing past the zeroed part until a later step succeeds; nothing acknowledged is at risk.
+        if due { passiveCheckpoint(on: writer, named: "wrap checkpoint", retry: "after the next step of the log") }
     }
 
     /// Runs the checkpoint still pending, if any, and stops the thread.
@@ -119,21 +115,22 @@ final class Checkpointer: Sendable {
                 defer { state.requested = false }
                 return (state.requested, state.closed)
             }
-            if requested { checkpoint(connection) }
+            // Failing, the log keeps growing until a later checkpoint succeeds; nothing acknowledged is at risk.
+            if requested { passiveCheckpoint(on: connection, named: "checkpoint", retry: "on the next request") }
             if closed { return }
         }
     }
 
-    private func checkpoint(_ connection: SQLiteConnection) {
+    /// Runs a PASSIVE checkpoint on `connection` and logs its outcome (`busy` 1: another checkpoint
+    /// was running) as `name`; a failure is logged as retried `retry`.
+    private func passiveCheckpoint(on connection: SQLiteConnection, named name: String, retry: String) {
         do {
             let statement = try connection.prepare("PRAGMA wal_checkpoint(PASSIVE)")
             defer { statement.reset() }
             guard try statement.step() else { return }
-            logger.debug(
-                "checkpoint", [("wal_frames", "\(statement.int64(1))"), ("copied", "\(statement.int64(2))")])
+            logger.debug(name, [("busy", "\(statement.int64(0))"), ("wal_frames", "\(statement.int64(1))"), ("copied", "\(statement.int64(2))")])
         } catch {
-            // The log keeps growing until a later checkpoint succeeds; nothing acknowledged is at risk.
-            logger.error("WAL checkpoint failed; will retry on the next request", [("error", "\(error)")])
+            logger.error("WAL \(name) failed; will retry \(retry)", [("error", "\(error)")])
         }
     }
 }

@@ -69,8 +69,6 @@ final class EventLog: Sendable {
     private let fanOut: DeliveryFanOut
     /// Most appends taken into one transaction, so one huge burst cannot hold the write lock for long.
     private let maximumBatch = 1024
-    /// Where the write-ahead log wraps without preallocation (with it: at 90% of the zeroed size).
-    static let defaultWrapBytes = 64 << 20
 
     /// Opens (creating and migrating) the database in `dataDirectory` and starts the writer thread.
     /// `fanOut` creates each new event's deliveries in the transaction that stores it. `walPath`
@@ -92,8 +90,7 @@ final class EventLog: Sendable {
         }
         syncer = WALSyncer(walPath: walPath ?? logPath, logger: logger)
         reader = try DatabaseReader(connection: Database.openReader(dataDirectory: dataDirectory), label: "atom-hub.events.reader")
-        checkpointer = try Checkpointer(
-            dataDirectory: dataDirectory, wrapBytes: walPreallocation > 0 ? walPreallocation * 9 / 10 : Self.defaultWrapBytes, logger: logger)
+        checkpointer = try Checkpointer(dataDirectory: dataDirectory, zeroedBytes: walPreallocation, logger: logger)
         checkpointer.take(over: writer)
         providerScope.install(on: writer)
         self.logger = logger

@@ -39,9 +39,7 @@ enum WALPreallocation {
                 }
                 offset += written
             }
-            while fdatasync(descriptor) != 0 {
-                guard errno == EINTR else { throw SystemCallError(call: "fdatasync", code: errno) }
-            }
+            try System.dataSync(descriptor)
         }
     }
 }

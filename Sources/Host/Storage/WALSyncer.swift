@@ -119,9 +119,7 @@ private struct LogFile {
             guard fstat(descriptor, &current) == 0 else { throw SystemCallError(call: "fstat", code: errno) }
             inode = current.st_ino
         }
-        while fdatasync(descriptor) != 0 {
-            guard errno == EINTR else { throw SystemCallError(call: "fdatasync", code: errno) }
-        }
+        try System.dataSync(descriptor)
     }
 
     mutating func close() {

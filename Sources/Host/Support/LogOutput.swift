@@ -88,14 +88,7 @@ enum LogOutput {
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func put(_ value: Int, _ width: Int, then separator: UInt8) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var remaining = value
-            while divisor > 0 {
-                out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: (remaining / divisor) % 10))
-                remaining %= divisor
-                divisor /= 10
-            }
+            out.appendDecimal(value, digits: width)
             out.append(separator)
         }
         put(Int(parts.tm_year) + 1900, 4, then: UInt8(ascii: "-"))
@@ -106,8 +99,6 @@ enum LogOutput {
         put(Int(parts.tm_sec), 2, then: UInt8(ascii: "."))
         put(spec.tv_nsec / 1_000_000, 3, then: UInt8(ascii: "Z"))
     }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Appends `value` as a logfmt value: bare when it needs no quotes, else quoted with `\"`, `\\`,
     /// `\n`, `\r`, `\t` and `\u00XX` escapes.
@@ -128,8 +119,8 @@ enum LogOutput {
             case UInt8(ascii: "\t"): out.append(contentsOf: #"\t"#.utf8)
             case 0..<0x20, 0x7F:
                 out.append(contentsOf: #"\u00"#.utf8)
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0xF)])
+                out.append(Hex.digits[Int(byte >> 4)])
+                out.append(Hex.digits[Int(byte & 0xF)])
             default: out.append(byte)
             }
         }

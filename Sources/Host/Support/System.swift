@@ -21,6 +21,13 @@ enum System {
         String(cString: strerror(code))
     }
 
+    /// `fdatasync(descriptor)`, retried when a signal interrupts it.
+    static func dataSync(_ descriptor: Int32) throws(SystemCallError) {
+        while fdatasync(descriptor) != 0 {
+            guard errno == EINTR else { throw SystemCallError(call: "fdatasync", code: errno) }
+        }
+    }
+
     /// Starts a thread running `body`, named `name` for the kernel too (at most 15 bytes), so `top -H`,
     /// `perf` and `/proc/<pid>/task/*/comm` tell the hub's threads apart.
     static func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {

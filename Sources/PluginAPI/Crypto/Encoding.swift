@@ -1,6 +1,7 @@
 /// Hex and base64 encodings of byte strings.
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+    /// The lower-case hex digits, indexed by value (for code that writes hex into its own buffer).
+    public static let digits = Array("0123456789abcdef".utf8)
 
     /// Lower-case hex of `bytes`.
     public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {

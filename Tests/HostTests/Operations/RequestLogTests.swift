@@ -160,4 +160,21 @@ struct RequestLogTests {
         #expect(fromEnvironment.logFormat == .logfmt)
         #expect(throws: CommandLineInterface.UsageError.self) { try CommandLineInterface.parse(["--log-format", "xml"]) }
     }
+
+    @Test("Live log timestamps are UTC with zero-padded fields (2026-01-02T03:04:05.006Z); decimals pad to a width and never truncate")
+    func timestampShape() throws {
+        var stamp = [UInt8]()
+        LogOutput.appendTimestamp(to: &stamp)
+        let text = String(decoding: stamp, as: UTF8.self)
+        #expect(text.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/) != nil, "\(text)")
+        let year = try #require(Int(text.prefix(4)))
+        let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
+        #expect(year == now.year || year + 1 == now.year, "the year of now, in UTC")
+
+        for (value, digits, expected) in [(0, 1, "0"), (7, 3, "007"), (2026, 4, "2026"), (12345, 2, "12345"), (404, 1, "404"), (1_000_000, 1, "1000000")] {
+            var out = [UInt8]()
+            out.appendDecimal(value, digits: digits)
+            #expect(String(decoding: out, as: UTF8.self) == expected, "\(value) in \(digits)")
+        }
+    }
 }
