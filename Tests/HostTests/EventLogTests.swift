@@ -90,8 +90,10 @@ struct EventLogTests {
                 provider: "test", events: (0..<20).map { NewEvent(externalID: "c\(commit)-\($0)", type: "t", rawBody: body, payload: [:]) })
         }
         #expect(try Self.fileSize(walPath) == size, "the log never grew past the zeros")
+        // The log also restarts on its own when this thread's checkpoint catches up between two commits,
+        // so how many wraps the writer needs varies; without any, the log grows (checked by hand).
         let wraps = capture.all.filter { $0.hasPrefix("debug test wrap checkpoint ") && $0.contains("busy=0") }
-        #expect(wraps.count >= 2, "the writer finished a checkpoint at least twice")
+        #expect(!wraps.isEmpty, "the writer finished a wrap checkpoint")
         #expect(try await log.recent(provider: "test", limit: 10_000).count == 6000)
     }
 

@@ -86,15 +86,14 @@ final class Checkpointer: Sendable {
 
     /// On the writer's thread, between transactions: once the log has reached `wrapFrames`, copies
     /// what is left of it into the database, so the next transaction restarts the log. A checkpoint
-    /// running on this thread meanwhile, or a reader still using the log's frames, defers the restart
-    /// to the next step.
+    /// still running on this thread makes SQLite answer "busy" at once, without any I/O: the wrap is
+    /// tried again after the next commit. A reader still using the log's frames (or a failure) defers
+    /// the restart to the next step.
     func wrapIfDue(_ writer: SQLiteConnection) {
-        let due = state.withLock { state in
-            defer { state.wrapDue = false }  // Done or tried: the next step past `wrapFrames` tries again.
-            return state.wrapDue
-        }
+        guard state.withLock({ $0.wrapDue }) else { return }
         // Failing, the log keeps growing past the zeroed part until a later step succeeds; nothing acknowledged is at risk.
-        if due { passiveCheckpoint(on: writer, named: "wrap checkpoint", retry: "after the next step of the log") }
+        let busy = passiveCheckpoint(on: writer, named: "wrap checkpoint", retry: "after the next step of the log")
+        if !busy { state.withLock { $0.wrapDue = false } }
     }
 
     /// Runs the checkpoint still pending, if any, and stops the thread.
@@ -121,16 +120,20 @@ final class Checkpointer: Sendable {
         }
     }
 
-    /// Runs a PASSIVE checkpoint on `connection` and logs its outcome (`busy` 1: another checkpoint
-    /// was running) as `name`; a failure is logged as retried `retry`.
-    private func passiveCheckpoint(on connection: SQLiteConnection, named name: String, retry: String) {
+    /// Runs a PASSIVE checkpoint on `connection` and logs its outcome as `name`; a failure is logged
+    /// as retried `retry`. Returns whether another checkpoint was running, so this one did nothing.
+    @discardableResult
+    private func passiveCheckpoint(on connection: SQLiteConnection, named name: String, retry: String) -> Bool {
         do {
             let statement = try connection.prepare("PRAGMA wal_checkpoint(PASSIVE)")
             defer { statement.reset() }
-            guard try statement.step() else { return }
-            logger.debug(name, [("busy", "\(statement.int64(0))"), ("wal_frames", "\(statement.int64(1))"), ("copied", "\(statement.int64(2))")])
+            guard try statement.step() else { return false }
+            let busy = statement.int64(0) != 0
+            logger.debug(name, [("busy", busy ? "1" : "0"), ("wal_frames", "\(statement.int64(1))"), ("copied", "\(statement.int64(2))")])
+            return busy
         } catch {
             logger.error("WAL \(name) failed; will retry \(retry)", [("error", "\(error)")])
+            return false
         }
     }
 }
