@@ -15,6 +15,8 @@ final class SearchIndex: Sendable {
     let configuration: VectorCollection.Configuration
     private let collections = Mutex<[String: VectorCollection]>([:])
     private let loading = Mutex<Task<Void, any Error>?>(nil)
+    /// Searches wait for the writes begun before them, so SQLite and the vectors in memory agree.
+    private let writes = WriteBarrier()
 
     init(store: DocumentStore, embedder: any Embedder, configuration: VectorCollection.Configuration) {
         self.store = store
@@ -61,6 +63,10 @@ final class SearchIndex: Sendable {
     /// Stores and indexes `documents` (embedding those without a client vector); returns their ids.
     func upsert(_ documents: [SearchDocument], now: Double) async throws -> [String] {
         try await ready()
+        return try await writes.write { try await persist(documents, now: now) }
+    }
+
+    private func persist(_ documents: [SearchDocument], now: Double) async throws -> [String] {
         let needEmbedding = documents.filter { $0.vector == nil }
         let embedded = needEmbedding.isEmpty ? [] : try await embedder.embed(needEmbedding.map(\.embeddingText))
         guard embedded.count == needEmbedding.count, embedded.allSatisfy({ !$0.isEmpty }) else {
@@ -90,14 +96,17 @@ final class SearchIndex: Sendable {
     /// Deletes document `id` from SQLite (FTS included) and from memory; false when it did not exist.
     func delete(id: String, workspace: String?) async throws -> Bool {
         try await ready()
-        guard let seq = try await store.delete(id: id, workspace: workspace) else { return false }
-        for collection in collections.withLock({ Array($0.values) }) { collection.remove(seq: seq) }
-        return true
+        return try await writes.write {
+            guard let seq = try await store.delete(id: id, workspace: workspace) else { return false }
+            for collection in collections.withLock({ Array($0.values) }) { collection.remove(seq: seq) }
+            return true
+        }
     }
 
     /// Runs a validated query: the vector list, the keyword list, or both fused by RRF.
     func search(_ request: SearchRequest) async throws -> JSONValue {
         try await ready()
+        await writes.waitForEarlierWrites()
         let depth = request.kind == .hybrid ? max(request.limit, 50) : request.limit
         var semantic: [(seq: Int64, score: Double)] = []
         var keyword: [(seq: Int64, score: Double)] = []

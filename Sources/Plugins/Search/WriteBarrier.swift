@@ -1,0 +1,64 @@
+import Synchronization
+
+/// Lets a search wait for the index writes that began before it.
+///
+/// A write commits to SQLite (where keyword search sees it at once) and only then updates the
+/// vectors in memory. Without the barrier, a client that found a new document by keyword could
+/// miss it by vector search moments later. A search that first waits here sees every write whose
+/// commit any earlier answer reflected.
+final class WriteBarrier: Sendable {
+    private struct State {
+        var next: UInt64 = 0
+        var active: Set<UInt64> = []
+        /// Searches waiting until every write numbered below `mark` has ended.
+        var waiters: [(mark: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Searches now waiting (what a test observes before it ends a write).
+    var waitingSearches: Int { state.withLock { $0.waiters.count } }
+
+    /// Runs `write` as one write that later searches wait for.
+    func write<T>(_ write: () async throws -> T) async throws -> T {
+        let ticket = state.withLock { state in
+            defer { state.next += 1 }
+            state.active.insert(state.next)
+            return state.next
+        }
+        defer { end(ticket) }
+        return try await write()
+    }
+
+    /// Returns once every write begun before this call has ended (at once when none is in progress).
+    func waitForEarlierWrites() async {
+        let mark = state.withLock { $0.next }
+        guard state.withLock({ Self.hasActive(below: mark, in: $0) }) else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state in
+                guard Self.hasActive(below: mark, in: state) else { return true }
+                state.waiters.append((mark, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    private func end(_ ticket: UInt64) {
+        var released: [CheckedContinuation<Void, Never>] = []
+        state.withLock { state in
+            state.active.remove(ticket)
+            let oldest = state.active.min()
+            state.waiters.removeAll { waiter in
+                guard oldest.map({ $0 >= waiter.mark }) ?? true else { return false }
+                released.append(waiter.continuation)
+                return true
+            }
+        }
+        for continuation in released { continuation.resume() }
+    }
+
+    private static func hasActive(below mark: UInt64, in state: State) -> Bool {
+        state.active.contains { $0 < mark }
+    }
+}
