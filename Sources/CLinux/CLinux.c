@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 
 int atom_accept(int fd, char *address, size_t address_length) {
     struct sockaddr_storage storage;
@@ -81,4 +83,15 @@ int atom_pipe_cloexec(int fds[2]) {
 
 int atom_set_thread_name(const char *name) {
     return pthread_setname_np(pthread_self(), name);
+}
+
+#ifndef SYS_cachestat
+#define SYS_cachestat 451
+#endif
+
+long long atom_dirty_pages(int fd) {
+    struct { uint64_t off, len; } range = {0, 0};  // len 0: to the end of the file.
+    struct { uint64_t cache, dirty, writeback, evicted, recently_evicted; } stat;
+    if (syscall(SYS_cachestat, fd, &range, &stat, 0) != 0) return -1;
+    return (long long)stat.dirty;
 }

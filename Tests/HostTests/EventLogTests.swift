@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import PluginAPI
 import Testing
@@ -95,6 +96,40 @@ struct EventLogTests {
         let wraps = capture.all.filter { $0.hasPrefix("debug test wrap checkpoint ") && $0.contains("busy=0") }
         #expect(!wraps.isEmpty, "the writer finished a wrap checkpoint")
         #expect(try await log.recent(provider: "test", limit: 10_000).count == 6000)
+    }
+
+    @Test("The checkpoint thread flushes the database file after a checkpoint that SQLite leaves unflushed")
+    func checkpointsFlushTheDatabaseFile() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
+        let capture = LogCapture()
+        let log = try EventLog(dataDirectory: directory, logger: capture.logger)
+        defer { log.close() }
+        let body = [UInt8](repeating: UInt8(ascii: "f"), count: 16 * 1024)
+        func append(_ batch: Int) async throws {
+            _ = try await log.append(
+                provider: "test", events: (0..<40).map { NewEvent(externalID: "f\(batch)-\($0)", type: "t", rawBody: body, payload: [:]) })
+        }
+        // 40 events of 16 KiB: about 200 frames, fewer than a checkpoint request needs.
+        try await append(0)
+        // A reader's snapshot: checkpoints copy no frame after it, so none copies the whole log, and
+        // SQLite itself flushes the database file only after one that does.
+        let reader = try SQLiteConnection(path: directory.appendingPathComponent(Database.fileName).path, readOnly: true)
+        try reader.execute("BEGIN")
+        #expect(try reader.scalarText("SELECT count(*) FROM events") == "40")
+        try await append(1)  // Past the threshold: the checkpoint thread copies the first batch.
+        let flushed = await Blocking.runNonThrowing {
+            for _ in 0..<3000 where !capture.all.contains(where: { $0.hasPrefix("debug test database file flushed") }) { usleep(10_000) }
+            return capture.all.contains { $0.hasPrefix("debug test database file flushed") }
+        }
+        #expect(flushed, "the checkpoint thread flushed the database file")
+        let copied = capture.all.filter { $0.hasPrefix("debug test checkpoint ") && !$0.contains("copied=0") }
+        #expect(!copied.isEmpty, "the checkpoint copied frames into the database file")
+        let file = open(directory.appendingPathComponent(Database.fileName).path, O_RDONLY | O_CLOEXEC)
+        #expect(file >= 0)
+        defer { close(file) }
+        #expect(atom_dirty_pages(file) == 0, "no page the checkpoint wrote is left for the wrap's fsync")
+        try reader.execute("COMMIT")
     }
 
     private static func fileSize(_ path: String) throws -> Int {

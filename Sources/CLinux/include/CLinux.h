@@ -35,4 +35,7 @@ int atom_pipe_cloexec(int fds[2]);
 
 /// Raises the soft open-file limit to the hard limit; returns the new soft limit.
 long atom_raise_nofile_limit(void);
+/// Pages of the open file `fd` that are dirty in the page cache (written, not yet on disk), from
+/// the cachestat system call (Linux 6.5). Returns -1 with errno set (ENOSYS on older kernels).
+long long atom_dirty_pages(int fd);
 #endif
