@@ -75,11 +75,16 @@ struct EventLogTests {
         #expect(try await recovered.append(provider: "test", events: [events[0]]) == [.duplicate])
     }
 
-    @Test("Under steady writes the log wraps to its start inside the zeroed part instead of growing, and keeps every event")
-    func logWrapsInsideTheZeros() async throws {
+    @Test(
+        "Under steady writes the log wraps to its start inside the zeroed part instead of growing, and keeps every event",
+        arguments: [4096, 8192])
+    func logWrapsInsideTheZeros(pageSize: Int) async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
         let walPath = directory.appendingPathComponent(Database.fileName).path + "-wal"
+        // A database made elsewhere may have pages of another size; the wrap counts frames of that size.
+        try SQLiteConnection(path: directory.appendingPathComponent(Database.fileName).path)
+            .execute("PRAGMA page_size = \(pageSize); CREATE TABLE made_elsewhere (x)")  // Closed when released.
         let size = 16 << 20
         let capture = LogCapture()
         let log = try EventLog(dataDirectory: directory, logger: capture.logger, walPreallocation: size)

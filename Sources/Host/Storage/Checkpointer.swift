@@ -1,3 +1,4 @@
+import CSQLite
 import Dispatch
 import Foundation
 import PluginAPI
@@ -16,7 +17,7 @@ import Synchronization
 /// SQLite restarts the log from its beginning only when a write transaction begins with every frame
 /// copied, which a writer that never pauses does not see. So once the log holds `wrapFrames`, the
 /// writer finishes a checkpoint itself between two commits (``wrapIfDue(_:)``: the frames this thread
-/// has not copied yet and two fsyncs, a millisecond or two), and its next transaction starts the log
+/// has not copied yet and two fsyncs, a few milliseconds), and its next transaction starts the log
 /// over, inside the zeros ``WALPreallocation`` wrote.
 ///
 /// SQLite flushes the database file only after a checkpoint that copied the whole log, which under
@@ -29,8 +30,8 @@ final class Checkpointer: Sendable {
     /// 1000, p99 latency at 64 connections went from 9 to 15–21 ms).
     static let walPagesThreshold: Int32 = 250
 
-    /// Bytes of one frame: a page (the hub's databases use 4096-byte pages) and its 24-byte header.
-    static let frameBytes = 4096 + 24
+    /// Bytes of a frame's header; a frame is that and one page.
+    static let frameHeaderBytes = 24
 
     /// Where the log wraps when it was not zero-filled.
     static let defaultWrapBytes = 64 << 20
@@ -53,14 +54,20 @@ final class Checkpointer: Sendable {
     private let logger: Logger
 
     /// Opens a connection of its own to the database in `dataDirectory` and starts the thread. The
-    /// log wraps at 90% of `zeroedBytes` (what ``WALPreallocation`` wrote), leaving room for the commits
-    /// of one step past it, or at ``defaultWrapBytes`` when it was not zero-filled.
+    /// log wraps two steps (``walPagesThreshold`` frames each) before the end of `zeroedBytes` (what
+    /// ``WALPreallocation`` wrote): the wrap comes at the first step past that mark, right after the
+    /// commit that crossed it. Without zeros it wraps at ``defaultWrapBytes``. Frames are counted in the
+    /// database's own page size (a database made by another tool may not use 4096 bytes).
     init(dataDirectory: URL, zeroedBytes: Int, logger: Logger) throws {
         let path = dataDirectory.appendingPathComponent(Database.fileName).path
         let connection = try SQLiteConnection(path: path)
         self.logger = logger
-        let wrapBytes = zeroedBytes > 0 ? zeroedBytes * 9 / 10 : Self.defaultWrapBytes
-        wrapFrames = Int32(clamping: max(Int(Self.walPagesThreshold), wrapBytes / Self.frameBytes))
+        guard let pageSize = try connection.scalarText("PRAGMA page_size").flatMap({ Int($0) }), pageSize > 0 else {
+            throw SQLiteError(code: SQLITE_ERROR, message: "PRAGMA page_size gave no page size", sql: "PRAGMA page_size")
+        }
+        let frameBytes = pageSize + Self.frameHeaderBytes
+        let frames = zeroedBytes > 0 ? zeroedBytes / frameBytes - 2 * Int(Self.walPagesThreshold) : Self.defaultWrapBytes / frameBytes
+        wrapFrames = Int32(clamping: max(Int(Self.walPagesThreshold), frames))
         WriterBox.startThread(named: "atom.checkpoint", owning: connection) { [self] connection in
             run(connection, database: SyncedFile(path: path))
             finished.signal()
