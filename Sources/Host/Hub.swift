@@ -110,8 +110,8 @@ final class Hub: Sendable {
             try UserRoutes(users: oauth.users, audit: auditLog).register(in: &router)
             metricsEndpoint = MetricsEndpoint(registry: registry, providerMetrics: providerMetrics, eventLog: eventLog, gate: gate, environment: environment)
             reloader = ConfigurationReloader(
-                path: options.pluginsPath, isDefaultPath: options.pluginsPathIsDefault, knownProviders: providerTypes.map { $0.descriptor.id }, registry: registry,
-                audit: auditLog, logger: logger.labelled("config"))
+                path: options.pluginsPath, isDefaultPath: options.pluginsPathIsDefault, knownProviders: providerTypes.map { $0.descriptor.id },
+                runningDestinations: targets.map(\.destination), registry: registry, audit: auditLog, logger: logger.labelled("config"))
             try ProviderAdminRoutes(registry: registry, reloader: reloader, audit: auditLog, providerTypes: providerTypes).register(in: &router)
             try AdminPage.register(in: &router)
             let openAPI = OpenAPIEndpoint(registry: registry)

@@ -10,7 +10,9 @@ import Glibc
 /// file changes on disk (a stat poll of mtime, size and inode once per `pollInterval`, which catches
 /// edits in place and editors' rename-over alike, at the cost of one `stat` a second).
 ///
-/// An invalid file keeps the last good configuration; the error is logged and audited.
+/// An invalid file keeps the last good configuration; the error is logged and audited. Forwarding
+/// destinations are read at start only: a reload that finds them changed says so (a warning, and
+/// `restart_required` in the audit row) instead of reporting a reload that did not apply them.
 final class ConfigurationReloader: Sendable {
     /// What started a reload, for the log and audit row.
     enum Trigger: String, Sendable {
@@ -22,6 +24,8 @@ final class ConfigurationReloader: Sendable {
     let path: String
     private let isDefaultPath: Bool
     private let knownProviders: [String]
+    /// The destinations the hub forwards to, as read at start (those of enabled providers, sorted by id).
+    private let runningDestinations: [Destination]
     private let registry: ProviderRegistry
     private let audit: AuditLog
     private let logger: Logger
@@ -36,10 +40,14 @@ final class ConfigurationReloader: Sendable {
         var polling = false
     }
 
-    init(path: String, isDefaultPath: Bool, knownProviders: [String], registry: ProviderRegistry, audit: AuditLog, logger: Logger, pollInterval: Double = 1) {
+    init(
+        path: String, isDefaultPath: Bool, knownProviders: [String], runningDestinations: [Destination], registry: ProviderRegistry, audit: AuditLog,
+        logger: Logger, pollInterval: Double = 1
+    ) {
         self.path = path
         self.isDefaultPath = isDefaultPath
         self.knownProviders = knownProviders
+        self.runningDestinations = runningDestinations.sorted { $0.id < $1.id }
         self.registry = registry
         self.audit = audit
         self.logger = logger
@@ -79,12 +87,21 @@ final class ConfigurationReloader: Sendable {
         let changes = registry.apply(configuration)
         let summary = changes.map { "\($0.id)=\($0.enabled ? "on" : "off")\($0.settingsChanged ? "+settings" : "")" }.joined(separator: " ")
         logger.info("plugins.json reloaded", [("trigger", trigger.rawValue), ("changes", summary.isEmpty ? "none" : summary)])
+        // Those of enabled providers, as at start.
+        let inFile = configuration.providers.values.filter(\.enabled).flatMap(\.destinations).sorted { $0.id < $1.id }
+        let destinationsChanged = inFile != runningDestinations
+        if destinationsChanged {
+            logger.warning(
+                "forwarding destinations in plugins.json differ from the running ones; they take effect when the hub restarts",
+                [("running", runningDestinations.map(\.id).joined(separator: ",")), ("in_file", inFile.map(\.id).joined(separator: ","))])
+        }
         audit.record(
             AuditEvent(
-                .configurationReloaded, severity: .info,
+                .configurationReloaded, severity: destinationsChanged ? .warning : .info,
                 details: [
                     "trigger": .string(trigger.rawValue),
                     "changes": .array(changes.map { ["provider": .string($0.id), "enabled": .bool($0.enabled), "settings_changed": .bool($0.settingsChanged)] }),
+                    "destinations_changed": .bool(destinationsChanged), "restart_required": .bool(destinationsChanged),
                 ]))
         return nil
     }

@@ -153,6 +153,31 @@ struct HotReloadTests {
         }
     }
 
+    @Test("A reload that changes forwarding destinations says they need a restart, in the log and the audit row; one that does not, does not")
+    func destinationChangesNeedARestart() async throws {
+        let crm = Forwarding.destination("crm", url: "http://127.0.0.1:9/hook")
+        try await Forwarding.withHub(destinations: [crm]) { hub in
+            // The same destinations (a reload of an unchanged file): applied, nothing pending.
+            #expect(hub.hub.reloader.reload(.signal) == nil)
+            let moved = Forwarding.destination("crm", url: "http://127.0.0.1:10/hook")
+            try PluginsFile.writeAtomically(Array(Forwarding.plugins([moved]).utf8), to: Self.pluginsPath(hub))
+            #expect(hub.hub.reloader.reload(.signal) == nil)
+            var rows: [JSONValue] = []
+            try await Self.eventually("both reloads' audit rows") {
+                rows = try await AuditAndAdminTests.auditRows(hub, type: .configurationReloaded)
+                return rows.count >= 2
+            }
+            let pending = rows.map { $0["details"]?["restart_required"] }
+            #expect(pending.filter { $0 == true }.count == 1, "only the reload that moved the destination needs a restart")
+            #expect(pending.filter { $0 == false }.count == 1)
+            #expect(rows.contains { $0["details"]?["restart_required"] == true && $0["severity"] == "warning" })
+            let warnings = hub.logs.all.filter { $0.hasPrefix("warning config forwarding destinations in plugins.json differ") }
+            #expect(warnings.count == 1)
+            #expect(warnings.first?.contains("running=crm in_file=crm") == true)
+            #expect(!warnings.contains { $0.contains("whsec_") }, "no secret in the log")
+        }
+    }
+
     @Test("Disabling a provider does not drop a keep-alive connection or the request in flight")
     func connectionsSurvive() async throws {
         try await withHub { (hub: TestHub) async throws in
