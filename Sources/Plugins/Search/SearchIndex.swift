@@ -63,10 +63,14 @@ final class SearchIndex: Sendable {
     /// Stores and indexes `documents` (embedding those without a client vector); returns their ids.
     func upsert(_ documents: [SearchDocument], now: Double) async throws -> [String] {
         try await ready()
-        return try await writes.write { try await persist(documents, now: now) }
+        // Embedded before the write begins: searches wait for writes, never for an embeddings endpoint.
+        let indexed = try await embed(documents)
+        try await writes.write { try await commit(indexed, now: now) }
+        return documents.map(\.id)
     }
 
-    private func persist(_ documents: [SearchDocument], now: Double) async throws -> [String] {
+    /// `documents` with their vectors: the client's, or the embedder's for those without one.
+    private func embed(_ documents: [SearchDocument]) async throws -> [DocumentStore.Indexed] {
         let needEmbedding = documents.filter { $0.vector == nil }
         let embedded = needEmbedding.isEmpty ? [] : try await embedder.embed(needEmbedding.map(\.embeddingText))
         guard embedded.count == needEmbedding.count, embedded.allSatisfy({ !$0.isEmpty }) else {
@@ -81,6 +85,11 @@ final class SearchIndex: Sendable {
         for item in indexed where existingCollection(item.embedder).map({ $0.dimensions != item.vector.count }) ?? false {
             throw EmbedderError("embedder \(item.embedder) returned \(item.vector.count) dimensions; its stored vectors have another")
         }
+        return indexed
+    }
+
+    /// Stores `indexed` in SQLite, then adds the vectors to memory.
+    private func commit(_ indexed: [DocumentStore.Indexed], now: Double) async throws {
         let seqs = try await store.upsert(indexed, now: now)
         for (item, seq) in zip(indexed, seqs) {
             let document = item.document
@@ -90,7 +99,6 @@ final class SearchIndex: Sendable {
                     seq: seq, docType: document.docType, provider: document.provider, workspaceID: document.workspaceID, userID: document.userID,
                     createdAt: document.createdAt, tags: document.tags, norm: 0))
         }
-        return documents.map(\.id)
     }
 
     /// Deletes document `id` from SQLite (FTS included) and from memory; false when it did not exist.

@@ -312,6 +312,27 @@ struct SearchTests {
             #expect(request.headers["Authorization"] == "Bearer sk-test")
         }
     }
+
+    @Test("A search is not held up by a write that waits for a slow embeddings endpoint", .timeLimit(.minutes(1)))
+    func slowEmbedderHoldsNoSearch() async throws {
+        let gate = Gate()
+        let fake = try FakeServer { request in
+            let inputs = (try? JSONValue.parse(request.body))?["input"]?.arrayValue ?? []
+            if inputs.contains(where: { $0.stringValue?.contains("zeppelin") == true }) { await gate.pass() }
+            return .json(["data": .array(inputs.indices.map { ["index": .number(Double($0)), "embedding": [1, 0, 0.1]] })])
+        }
+        defer { Task { await fake.stop() } }
+        let plugins = #"{"providers": {"search": {"enabled": true, "settings": {"embeddingsURL": "\#(fake.url(""))", "embeddingsModel": "tiny"}}}}"#
+        try await withHub(plugins: plugins, environment: ["ADMIN_TOKEN": TestHub.adminToken, "EMBEDDINGS_API_KEY": "sk-test"]) { hub throws in
+            #expect(try await hub.upsert(Self.corpus).status == 200)
+            let held = Task { try await hub.upsert(["id": "z1", "title": "Zeppelin", "content": "the zeppelin launch"]).status }
+            await Blocking.runNonThrowing { gate.started.wait() }  // Its embeddings request is being held.
+            #expect(try await hub.searchIDs(["query": "revenue", "search_type": "keyword"]).contains("d1"), "answered while the write waits")
+            gate.open()
+            #expect(try await held.value == 200)
+            #expect(try await hub.searchIDs(["query": "zeppelin", "search_type": "keyword"]) == ["z1"])
+        }
+    }
 }
 
 /// A precondition of a search test that did not hold.
