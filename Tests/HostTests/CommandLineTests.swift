@@ -43,11 +43,11 @@ struct CommandLineTests {
         #expect(options.server.maxConnections == 8)
         #expect(options.server.idleTimeout == .seconds(9))
         #expect(options.walPreallocation == 64 << 20, "the default")
-        guard case .serve(let sized) = try CommandLineInterface.parse([], environment: .values(["ATOM_WAL_PREALLOCATE_MB": "3"])) else {
+        guard case .serve(let sized) = try CommandLineInterface.parse([], environment: .values(["ATOM_WAL_PREALLOCATE_MB": "4"])) else {
             Issue.record("expected serve")
             return
         }
-        #expect(sized.walPreallocation == 3 << 20)
+        #expect(sized.walPreallocation == 4 << 20)
         #expect(throws: CommandLineInterface.UsageError.self) {
             try CommandLineInterface.parse([], environment: .values(["ATOM_MAX_HEADER_BYTES": "lots"]))
         }
@@ -56,7 +56,7 @@ struct CommandLineTests {
     @Test("Out-of-range values are usage errors", arguments: [
         ["--port", "70000"], ["--max-connections", "0"], ["--idle-timeout", "-1"], ["--header-timeout", "abc"], ["--event-loops"],
         ["--trusted-proxies", "proxy.example"], ["--trusted-proxies", "10.0.0.1,10.0.0.300"], ["--wal-preallocate-mb", "-1"],
-        ["--wal-preallocate-mb", "4097"],
+        ["--wal-preallocate-mb", "4097"], ["--wal-preallocate-mb", "3"],
     ])
     func rejectsBadValues(_ arguments: [String]) {
         #expect(throws: CommandLineInterface.UsageError.self) { try CommandLineInterface.parse(arguments) }

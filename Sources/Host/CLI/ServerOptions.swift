@@ -24,7 +24,8 @@ struct ServerOption: Sendable {
         duration("--idle-timeout", "ATOM_IDLE_TIMEOUT", "seconds a keep-alive connection may idle") { $0.server.idleTimeout = $1 },
         duration("--write-timeout", "ATOM_WRITE_TIMEOUT", "seconds to write a response") { $0.server.writeTimeout = $1 },
         duration("--shutdown-grace", "ATOM_SHUTDOWN_GRACE", "seconds shutdown waits for in-flight requests") { $0.server.shutdownGracePeriod = $1 },
-        count("--wal-preallocate-mb", "ATOM_WAL_PREALLOCATE_MB", "MiB of zeros the event log's WAL gets at start (64; 0 off)", range: 0...4096) {
+        // Below 4 MiB the log's wrap (see Checkpointer) has no room before the end of the zeros.
+        count("--wal-preallocate-mb", "ATOM_WAL_PREALLOCATE_MB", "MiB of zeros the event log's WAL gets at start (64; 0 off)", range: 4...4096, orZero: true) {
             $0.walPreallocation = $1 << 20
         },
         ServerOption(
@@ -63,11 +64,13 @@ struct ServerOption: Sendable {
     }
 
     private static func count(
-        _ flag: String, _ variable: String, _ help: String, range: ClosedRange<Int>, _ set: @escaping @Sendable (inout HubOptions, Int) -> Void
+        _ flag: String, _ variable: String, _ help: String, range: ClosedRange<Int>, orZero: Bool = false,
+        _ set: @escaping @Sendable (inout HubOptions, Int) -> Void
     ) -> ServerOption {
         ServerOption(flag: flag, environmentVariable: variable, help: help) { options, text throws(CommandLineInterface.UsageError) in
-            guard let value = Int(text), range.contains(value) else {
-                throw CommandLineInterface.UsageError(description: "\(flag) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+            guard let value = Int(text), range.contains(value) || (orZero && value == 0) else {
+                let zero = orZero ? "0 or " : ""
+                throw CommandLineInterface.UsageError(description: "\(flag) must be \(zero)a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
             }
             set(&options, value)
         }

@@ -87,13 +87,15 @@ final class ConfigurationReloader: Sendable {
         let changes = registry.apply(configuration)
         let summary = changes.map { "\($0.id)=\($0.enabled ? "on" : "off")\($0.settingsChanged ? "+settings" : "")" }.joined(separator: " ")
         logger.info("plugins.json reloaded", [("trigger", trigger.rawValue), ("changes", summary.isEmpty ? "none" : summary)])
-        // Those of enabled providers, as at start.
-        let inFile = configuration.providers.values.filter(\.enabled).flatMap(\.destinations).sorted { $0.id < $1.id }
-        let destinationsChanged = inFile != runningDestinations
+        // Only enabled providers matter: a disabled one's events stop coming, so its running destinations idle.
+        let enabled = Set(configuration.providers.filter(\.value.enabled).keys)
+        let inFile = configuration.providers.filter(\.value.enabled).values.flatMap(\.destinations).sorted { $0.id < $1.id }
+        let running = runningDestinations.filter { enabled.contains($0.provider) }
+        let destinationsChanged = inFile != running
         if destinationsChanged {
             logger.warning(
                 "forwarding destinations in plugins.json differ from the running ones; they take effect when the hub restarts",
-                [("running", runningDestinations.map(\.id).joined(separator: ",")), ("in_file", inFile.map(\.id).joined(separator: ","))])
+                [("trigger", trigger.rawValue), ("running", running.map(\.id).joined(separator: ",")), ("in_file", inFile.map(\.id).joined(separator: ","))])
         }
         audit.record(
             AuditEvent(

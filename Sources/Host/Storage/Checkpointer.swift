@@ -54,10 +54,11 @@ final class Checkpointer: Sendable {
     private let logger: Logger
 
     /// Opens a connection of its own to the database in `dataDirectory` and starts the thread. The
-    /// log wraps two steps (``walPagesThreshold`` frames each) before the end of `zeroedBytes` (what
-    /// ``WALPreallocation`` wrote): the wrap comes at the first step past that mark, right after the
-    /// commit that crossed it. Without zeros it wraps at ``defaultWrapBytes``. Frames are counted in the
-    /// database's own page size (a database made by another tool may not use 4096 bytes).
+    /// log wraps ahead of the end of `zeroedBytes` (what ``WALPreallocation`` wrote) by a tenth of it,
+    /// and at least two steps (``walPagesThreshold`` frames each): the wrap comes at the first step
+    /// past that mark, right after the commit that crossed it, and a reader may postpone it by a step.
+    /// Without zeros it wraps at ``defaultWrapBytes``. Frames are counted in the database's own page
+    /// size (a database made by another tool may not use 4096 bytes).
     init(dataDirectory: URL, zeroedBytes: Int, logger: Logger) throws {
         let path = dataDirectory.appendingPathComponent(Database.fileName).path
         let connection = try SQLiteConnection(path: path)
@@ -66,10 +67,11 @@ final class Checkpointer: Sendable {
             throw SQLiteError(code: SQLITE_ERROR, message: "PRAGMA page_size gave no page size", sql: "PRAGMA page_size")
         }
         let frameBytes = pageSize + Self.frameHeaderBytes
-        let frames = zeroedBytes > 0 ? zeroedBytes / frameBytes - 2 * Int(Self.walPagesThreshold) : Self.defaultWrapBytes / frameBytes
+        let zeroedFrames = zeroedBytes / frameBytes
+        let frames = zeroedBytes > 0 ? zeroedFrames - max(2 * Int(Self.walPagesThreshold), zeroedFrames / 10) : Self.defaultWrapBytes / frameBytes
         wrapFrames = Int32(clamping: max(Int(Self.walPagesThreshold), frames))
         WriterBox.startThread(named: "atom.checkpoint", owning: connection) { [self] connection in
-            run(connection, database: SyncedFile(path: path))
+            run(connection)
             finished.signal()
         }
     }
@@ -120,9 +122,7 @@ final class Checkpointer: Sendable {
         finished.wait()
     }
 
-    private func run(_ connection: SQLiteConnection, database: SyncedFile) {
-        var database = database
-        defer { database.close() }
+    private func run(_ connection: SQLiteConnection) {
         while true {
             wake.wait()
             let (requested, closed) = state.withLock { state in
@@ -132,7 +132,7 @@ final class Checkpointer: Sendable {
             // Failing, the log keeps growing until a later checkpoint succeeds; nothing acknowledged is at risk.
             if requested && !passiveCheckpoint(on: connection, named: "checkpoint", retry: "on the next request") {
                 do {
-                    try database.sync()
+                    try connection.syncDatabaseFile()
                     logger.debug("database file flushed")
                 } catch {
                     // Only pacing: SQLite flushes the file itself before the log restarts, and sees the error too.

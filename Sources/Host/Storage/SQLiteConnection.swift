@@ -51,6 +51,18 @@ final class SQLiteConnection {
         }
     }
 
+    /// Flushes the main database file (`fdatasync`) through SQLite's own file handle: a descriptor
+    /// of our own on the file would, when closed, drop every POSIX lock the process holds on it.
+    func syncDatabaseFile() throws(SQLiteError) {
+        var file: UnsafeMutablePointer<sqlite3_file>?
+        let found = sqlite3_file_control(handle, "main", SQLITE_FCNTL_FILE_POINTER, &file)
+        guard found == SQLITE_OK, let file, let sync = file.pointee.pMethods?.pointee.xSync else {
+            throw SQLiteError(code: found == SQLITE_OK ? SQLITE_MISUSE : found, message: "no database file to flush", sql: nil)
+        }
+        let rc = sync(file, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY)
+        guard rc == SQLITE_OK else { throw SQLiteError(code: rc, message: "flushing the database file failed", sql: nil) }
+    }
+
     /// The first column of the first row of `sql`, as text.
     func scalarText(_ sql: String) throws(SQLiteError) -> String? {
         let statement = try prepare(sql)

@@ -71,7 +71,7 @@ final class WALSyncer: @unchecked Sendable {  // Safe: `answers` and `closed` ar
     }
 
     private func run() {
-        var log = SyncedFile(path: path)
+        var log = LogFile(path: path)
         var failed = false
         while true {
             condition.lock()
@@ -97,5 +97,33 @@ final class WALSyncer: @unchecked Sendable {  // Safe: `answers` and `closed` ar
             if stop { break }
         }
         log.close()
+    }
+}
+
+/// The write-ahead log file, opened by path for `fdatasync` (which flushes the file whichever
+/// descriptor names it), and opened again if SQLite has replaced the file.
+private struct LogFile {
+    let path: String
+    private var descriptor: Int32 = -1
+    private var inode: ino_t = 0
+
+    init(path: String) { self.path = path }
+
+    mutating func sync() throws(SystemCallError) {
+        var current = stat()
+        guard stat(path, &current) == 0 else { throw SystemCallError(call: "stat", code: errno) }
+        if descriptor < 0 || current.st_ino != inode {
+            close()
+            descriptor = open(path, O_RDWR | O_CLOEXEC)
+            guard descriptor >= 0 else { throw SystemCallError(call: "open", code: errno) }
+            guard fstat(descriptor, &current) == 0 else { throw SystemCallError(call: "fstat", code: errno) }
+            inode = current.st_ino
+        }
+        try System.dataSync(descriptor)
+    }
+
+    mutating func close() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
     }
 }

@@ -34,7 +34,7 @@ struct WriteBarrierTests {
         #expect(barrier.waitingSearches == 0)
     }
 
-    @Test("A write that throws still ends, so searches do not wait for it forever")
+    @Test("A write that throws still ends, so searches do not wait for it forever", .timeLimit(.minutes(1)))
     func failedWriteEnds() async {
         struct Failure: Error {}
         let barrier = WriteBarrier()
