@@ -60,13 +60,10 @@ struct ProviderAdminRoutes {
         let reloader = reloader
         let failure: String? = await withCheckedContinuation { continuation in
             fileQueue.async {
-                do {
-                    _ = try PluginsFile.setEnabled(enabled, provider: id, path: path, knownProviders: known, running: running)
-                } catch {
-                    continuation.resume(returning: "\(error)")
-                    return
-                }
-                continuation.resume(returning: reloader.reload(.adminAPI))
+                continuation.resume(
+                    returning: reloader.rewriteAndReload {
+                        _ = try PluginsFile.setEnabled(enabled, provider: id, path: path, knownProviders: known, running: running)
+                    })
             }
         }
         if let failure { throw HTTPError(status: 409, error: "configuration_conflict", detail: failure) }

@@ -61,6 +61,16 @@ final class ConfigurationReloader: Sendable {
         state.withLock { state in load(trigger, fingerprint: FileFingerprint(path: path), state: &state) }
     }
 
+    /// The admin API's switch: runs `rewrite` (which edits the file) and reloads, both inside the
+    /// reload lock, so the poller cannot see the new file in between and reload it a second time.
+    /// Returns the error of either, if any.
+    func rewriteAndReload(_ rewrite: () throws -> Void) -> String? {
+        state.withLock { state in
+            do { try rewrite() } catch { return "\(error)" }
+            return load(.adminAPI, fingerprint: FileFingerprint(path: path), state: &state)
+        }
+    }
+
     /// The poller's reload: only when the file's fingerprint differs from the last one seen, checked
     /// under the lock every reload takes. (Checked outside it, a fingerprint read just before an admin
     /// write and its reload looked changed afterwards, and the same file was reloaded and audited twice.)
@@ -88,9 +98,9 @@ final class ConfigurationReloader: Sendable {
         let summary = changes.map { "\($0.id)=\($0.enabled ? "on" : "off")\($0.settingsChanged ? "+settings" : "")" }.joined(separator: " ")
         logger.info("plugins.json reloaded", [("trigger", trigger.rawValue), ("changes", summary.isEmpty ? "none" : summary)])
         // Only enabled providers matter: a disabled one's events stop coming, so its running destinations idle.
-        let enabled = Set(configuration.providers.filter(\.value.enabled).keys)
-        let inFile = configuration.providers.filter(\.value.enabled).values.flatMap(\.destinations).sorted { $0.id < $1.id }
-        let running = runningDestinations.filter { enabled.contains($0.provider) }
+        let enabled = configuration.providers.filter(\.value.enabled)
+        let inFile = enabled.values.flatMap(\.destinations).sorted { $0.id < $1.id }
+        let running = runningDestinations.filter { enabled[$0.provider] != nil }
         let destinationsChanged = inFile != running
         if destinationsChanged {
             logger.warning(
@@ -103,7 +113,7 @@ final class ConfigurationReloader: Sendable {
                 details: [
                     "trigger": .string(trigger.rawValue),
                     "changes": .array(changes.map { ["provider": .string($0.id), "enabled": .bool($0.enabled), "settings_changed": .bool($0.settingsChanged)] }),
-                    "destinations_changed": .bool(destinationsChanged), "restart_required": .bool(destinationsChanged),
+                    "restart_required": .bool(destinationsChanged),
                 ]))
         return nil
     }

@@ -60,8 +60,7 @@ final class Checkpointer: Sendable {
     /// Without zeros it wraps at ``defaultWrapBytes``. Frames are counted in the database's own page
     /// size (a database made by another tool may not use 4096 bytes).
     init(dataDirectory: URL, zeroedBytes: Int, logger: Logger) throws {
-        let path = dataDirectory.appendingPathComponent(Database.fileName).path
-        let connection = try SQLiteConnection(path: path)
+        let connection = try SQLiteConnection(path: dataDirectory.appendingPathComponent(Database.fileName).path)
         self.logger = logger
         guard let pageSize = try connection.scalarText("PRAGMA page_size").flatMap({ Int($0) }), pageSize > 0 else {
             throw SQLiteError(code: SQLITE_ERROR, message: "PRAGMA page_size gave no page size", sql: "PRAGMA page_size")

@@ -32,11 +32,11 @@ final class WriteBarrier: Sendable {
 
     /// Returns once every write begun before this call has ended (at once when none is in progress).
     func waitForEarlierWrites() async {
-        let mark = state.withLock { $0.next }
-        guard state.withLock({ Self.hasActive(below: mark, in: $0) }) else { return }
+        // Every write in progress has a ticket below `next`.
+        guard let mark = state.withLock({ $0.active.isEmpty ? nil : $0.next }) else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { state in
-                guard Self.hasActive(below: mark, in: state) else { return true }
+                guard Self.writesInProgress(below: mark, in: state) else { return true }
                 state.waiters.append((mark, continuation))
                 return false
             }
@@ -50,7 +50,7 @@ final class WriteBarrier: Sendable {
             state.active.remove(ticket)
             let oldest = state.active.min()
             state.waiters.removeAll { waiter in
-                guard oldest.map({ $0 >= waiter.mark }) ?? true else { return false }
+                if let oldest, oldest < waiter.mark { return false }
                 released.append(waiter.continuation)
                 return true
             }
@@ -58,7 +58,7 @@ final class WriteBarrier: Sendable {
         for continuation in released { continuation.resume() }
     }
 
-    private static func hasActive(below mark: UInt64, in state: State) -> Bool {
+    private static func writesInProgress(below mark: UInt64, in state: State) -> Bool {
         state.active.contains { $0 < mark }
     }
 }

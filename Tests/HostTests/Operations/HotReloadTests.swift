@@ -58,6 +58,38 @@ struct HotReloadTests {
         }
     }
 
+    @Test("An admin switch's rewrite and reload are one step: a file poller running flat out never reloads the file in between")
+    func adminRewriteIsAtomicForThePoller() async throws {
+        try await withHub { (hub: TestHub) async throws in
+            // A reloader of its own on a file of its own (the hub's watches another), polling every millisecond.
+            let path = hub.directory.appendingPathComponent("polled-plugins.json").path
+            try PluginsFile.writeAtomically(Array(Self.slackOn.utf8), to: path)
+            let known = Array(hub.hub.registry.slots.keys)
+            let reloader = ConfigurationReloader(
+                path: path, isDefaultPath: false, knownProviders: known, runningDestinations: [], registry: hub.hub.registry, audit: hub.hub.auditLog,
+                logger: .disabled, pollInterval: 0.001)
+            reloader.startWatching()
+            let switches = 20
+            for index in 0..<switches {
+                let failure = await Blocking.runNonThrowing {
+                    reloader.rewriteAndReload {
+                        _ = try PluginsFile.setEnabled(index % 2 == 1, provider: "slack", path: path, knownProviders: known, running: [:])
+                    }
+                }
+                #expect(failure == nil)
+            }
+            reloader.stopWatching()
+            var rows: [JSONValue] = []
+            try await Self.eventually("every switch's audit row") {
+                rows = try await AuditAndAdminTests.auditRows(hub, type: .configurationReloaded)
+                return rows.filter { $0["details"]?["trigger"] == "admin_api" }.count >= switches
+            }
+            let polled = rows.filter { $0["details"]?["trigger"] == "file_change" }.count
+            #expect(polled == 0, "the poller never saw a rewrite before its reload")
+            #expect(hub.hub.registry.isEnabled("slack"), "the last switch (on) is applied")
+        }
+    }
+
     @Test("The security reports follow a reload: a provider switched off is reported off")
     func securityReportsFollowReload() async throws {
         try await withHub { (hub: TestHub) async throws in
