@@ -8,6 +8,8 @@
 # default 100000 * DURATION), THREADS (wrk threads, default 2), PEERS (default "nginx hub fastapi bolt"),
 # WAIT_IDLE (s, default 30: before each peer, wait up to this long for the machine to be <= 20% busy),
 # IDS (event_id order: random, like Slack's, the default; or sequential), SKIP_SETUP=1 (skip peers.sh setup), SKIP_BUILD=1 (use the existing .build-bench binary),
+# ROUNDS (default 1: with N > 1 every peer runs N times, interleaved, and the table shows each peer's
+# median round, followed by every round's req/s and its same-round ratios to nginx),
 # KEEP=1 (keep the generated events and the hub's data dir), SLACK_SIGNING_SECRET, PEERS_VENV, PEERS_DIR.
 # Every server listens on 127.0.0.1 only. Results and logs go to bench/out/<run>/ (git-ignored).
 # Exit status: 0 clean, 1 setup/start failure, 3 the run finished but a check failed (see "problems").
@@ -23,10 +25,11 @@ EVENTS="${EVENTS:-$((100000 * DURATION))}"
 PEERS="${PEERS:-nginx hub fastapi bolt}"
 IDS="${IDS:-random}"
 WAIT_IDLE="${WAIT_IDLE:-30}"
+ROUNDS="${ROUNDS:-1}"
 export SLACK_SIGNING_SECRET="${SLACK_SIGNING_SECRET:-8f742231b10e8888abcd99yyyzzz85a5}"
 export PEERS_VENV="${PEERS_VENV:-$repo/.bench-venv}"
 [[ "$WAIT_IDLE" =~ ^[0-9]+$ ]] || { echo "ingest.sh: WAIT_IDLE must be a number of seconds" >&2; exit 1; }
-for v in DURATION CONNECTIONS THREADS EVENTS; do
+for v in DURATION CONNECTIONS THREADS EVENTS ROUNDS; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "ingest.sh: $v must be a positive integer" >&2; exit 1; }
 done
 [ "$EVENTS" -ge "$THREADS" ] || { echo "ingest.sh: EVENTS must be >= THREADS" >&2; exit 1; }
@@ -191,15 +194,15 @@ run_peer() {
     hub)
       local data="$work/hub-data"
       rm -rf "$data"; mkdir -p "$data"
-      "$bin" --log-format logfmt --host 127.0.0.1 --port "$port" --data-dir "$data" --plugins "$work/plugins.json" 2>"$out/hub.log" &
+      "$bin" --log-format logfmt --host 127.0.0.1 --port "$port" --data-dir "$data" --plugins "$work/plugins.json" 2>"$out/hub$tag.log" &
       hub_pid=$!
       for _ in $(seq 300); do
-        grep -q "^listening on http://127.0.0.1:$port\$" "$out/hub.log" && break
+        grep -q "^listening on http://127.0.0.1:$port\$" "$out/hub$tag.log" && break
         kill -0 "$hub_pid" 2>/dev/null || break
         sleep 0.1
       done
-      grep -q "^listening on http://127.0.0.1:$port\$" "$out/hub.log" || {
-        echo "ingest.sh: hub did not start; its log:" >&2; cat "$out/hub.log" >&2; exit 1; } ;;
+      grep -q "^listening on http://127.0.0.1:$port\$" "$out/hub$tag.log" || {
+        echo "ingest.sh: hub did not start; its log:" >&2; cat "$out/hub$tag.log" >&2; exit 1; } ;;
   esac
   curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$port/" || { echo "ingest.sh: $name is not answering on port $port" >&2; exit 1; }
 
@@ -220,11 +223,11 @@ run_peer() {
   m0="$(machine_jiffies)"; s0="$(tree_jiffies $spids)"; times >"$work/times0"
   timeout --signal=INT $((DURATION + 180)) \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/ingest.lua" \
-      "http://127.0.0.1:$port/api/webhooks/slack" -- "$evdir" "$THREADS" >"$out/wrk-$name.txt" 2>&1 &
+      "http://127.0.0.1:$port/api/webhooks/slack" -- "$evdir" "$THREADS" >"$out/wrk-$name$tag.txt" 2>&1 &
   wrk_pid=$!
   sample_wrk_cpu "$wrk_pid" "$work/wrk-cpu-$name" &
   local sampler=$!
-  wait "$wrk_pid" || problems+=("$name: wrk exited with status $? (see $out/wrk-$name.txt)")
+  wait "$wrk_pid" || problems+=("$name: wrk exited with status $? (see $out/wrk-$name$tag.txt)")
   wrk_pid=""
   wait "$sampler" || true
   times >"$work/times1"; m1="$(machine_jiffies)"; s1="$(tree_jiffies $spids)"
@@ -234,7 +237,7 @@ run_peer() {
     'BEGIN { t = t1 - t0; o = (b1 - b0) - s - w; if (o < 0) o = 0; printf "%d", (t > 0) ? o * 100 / t : 0 }')"
   # CPU per answered request, in microseconds: the peer's processes, and wrk's (the load generator
   # shares the 2 cores, so its cost per request bounds every ratio).
-  local answered; answered="$(kv requests "$(grep '^INGEST ' "$out/wrk-$name.txt" || true)")"
+  local answered; answered="$(kv requests "$(grep '^INGEST ' "$out/wrk-$name$tag.txt" || true)")"
   SRV_US[$name]="$(awk -v j="$((s1 - s0))" -v n="$answered" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (n > 0) ? j * 1e6 / hz / n : 0 }')"
   # wrk's CPU over its last DURATION seconds only: before them it was loading its events (seconds of
   # CPU that, spread over the requests, would make a slower peer look like it costs wrk more).
@@ -248,9 +251,9 @@ run_peer() {
       printf "%.0f", (c[NR] - c[start]) * 1e6 / hz / n * d * 1e9 / (t[NR] - t[start])
     }' "$work/wrk-cpu-$name" 2>/dev/null || echo "?")"
   [ "${OTHER[$name]}" -gt 10 ] && problems+=("$name: other processes used ${OTHER[$name]}% of the machine's CPU during its run; its figures are suspect")
-  line="$(grep '^INGEST ' "$out/wrk-$name.txt" || true)"
+  line="$(grep '^INGEST ' "$out/wrk-$name$tag.txt" || true)"
   if [ -z "$line" ]; then
-    problems+=("$name: no INGEST line from wrk (see $out/wrk-$name.txt)")
+    problems+=("$name: no INGEST line from wrk (see $out/wrk-$name$tag.txt)")
     line="INGEST rps=0 p50_ms=0 p99_ms=0 max_ms=0 non2xx=0 wraps=0 sent=0 responses=0"
   fi
   RPS[$name]="$(kv rps "$line")"; P50[$name]="$(kv p50_ms "$line")"; P99[$name]="$(kv p99_ms "$line")"
@@ -269,7 +272,7 @@ run_peer() {
     hub)
       if ! kill -0 "$hub_pid" 2>/dev/null; then
         wait "$hub_pid" && rc=0 || rc=$?
-        problems+=("hub: process died during the run (exit status $rc); see $out/hub.log")
+        problems+=("hub: process died during the run (exit status $rc); see $out/hub$tag.log")
         hub_pid=""
       else
         local hwm rss cpu
@@ -302,9 +305,9 @@ run_peer() {
         problems+=("hub: could not count stored events: $counts")
       fi
       local warns errors
-      warns="$(grep -c 'level=warning' "$out/hub.log" || true)"; errors="$(grep -c 'level=error' "$out/hub.log" || true)"
-      hub_note+=("hub log: $(wc -l <"$out/hub.log") lines, $warns warning(s), $errors error(s) ($out/hub.log)")
-      [ "${errors:-0}" != 0 ] && problems+=("hub: $errors error line(s) in its log, first: $(grep -m1 'level=error' "$out/hub.log" | cut -c1-300)")
+      warns="$(grep -c 'level=warning' "$out/hub$tag.log" || true)"; errors="$(grep -c 'level=error' "$out/hub$tag.log" || true)"
+      hub_note+=("hub log: $(wc -l <"$out/hub$tag.log") lines, $warns warning(s), $errors error(s) ($out/hub$tag.log)")
+      [ "${errors:-0}" != 0 ] && problems+=("hub: $errors error line(s) in its log, first: $(grep -m1 'level=error' "$out/hub$tag.log" | cut -c1-300)")
       ;;
     fastapi|bolt)
       local pid; pid="$(cat "$PEERS_STATE/$name.pid" 2>/dev/null || true)"
@@ -318,14 +321,42 @@ run_peer() {
   log "$name: ${RPS[$name]} req/s, p50 ${P50[$name]} ms, p99 ${P99[$name]} ms, non-2xx ${NON2XX[$name]}"
 }
 
-for peer in $PEERS; do
-  case "$peer" in nginx|hub|fastapi|bolt) run_peer "$peer" ;; *) echo "ingest.sh: unknown peer $peer" >&2; exit 1 ;; esac
+# Every figure of a peer's round, kept as SAVED[array:peer:round] so the report can show the median round.
+figures="RPS P50 P99 MAX NON2XX WRAPS SENT RESP ERRS BUSY STATUSES OTHER SRV_US WRK_US"
+declare -A SAVED
+tag=""
+for round in $(seq "$ROUNDS"); do
+  [ "$ROUNDS" -gt 1 ] && { tag="-r$round"; log "round $round of $ROUNDS"; }
+  notes_before=${#hub_note[@]}
+  for peer in $PEERS; do
+    case "$peer" in nginx|hub|fastapi|bolt) run_peer "$peer" ;; *) echo "ingest.sh: unknown peer $peer" >&2; exit 1 ;; esac
+    for f in $figures; do declare -n figure="$f"; SAVED["$f:$peer:$round"]="${figure[$peer]:-}"; unset -n figure; done
+  done
+  if [ "$ROUNDS" -gt 1 ]; then
+    for ((i = notes_before; i < ${#hub_note[@]}; i++)); do hub_note[i]="round $round: ${hub_note[i]}"; done
+  fi
 done
+
+# With several rounds, each peer's table row is its median round by req/s (the lower middle for an even count).
+rounds_report=()
+if [ "$ROUNDS" -gt 1 ]; then
+  for peer in $PEERS; do
+    median="$(for r in $(seq "$ROUNDS"); do echo "${SAVED["RPS:$peer:$r"]} $r"; done | sort -n | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2) {print $2}')"
+    for f in $figures; do declare -n figure="$f"; figure[$peer]="${SAVED["$f:$peer:$median"]}"; unset -n figure; done
+    line="$(printf '%-8s median round %s; req/s by round:' "$peer" "$median")"
+    for r in $(seq "$ROUNDS"); do line+="$(printf ' %.0f' "${SAVED["RPS:$peer:$r"]}")"; done
+    if [ "$peer" != nginx ] && [[ " $PEERS " == *" nginx "* ]]; then
+      ratios="$(for r in $(seq "$ROUNDS"); do awk -v a="${SAVED["RPS:$peer:$r"]}" -v b="${SAVED["RPS:nginx:$r"]}" 'BEGIN {if (b > 0) printf "%.3f\n", a / b}'; done)"
+      line+="; / nginx in the same round:$(printf ' %s' $ratios) (median $(sort -n <<<"$ratios" | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2)'))"
+    fi
+    rounds_report+=("$line")
+  done
+fi
 
 # --- report --------------------------------------------------------------------------------------
 {
   echo
-  echo "Ingest benchmark $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, keep-alive, 127.0.0.1,"
+  echo "Ingest benchmark $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, keep-alive, 127.0.0.1,$([ "$ROUNDS" -gt 1 ] && echo " $ROUNDS rounds (median round shown),")"
   echo "$EVENTS unique signed Slack events per peer, $IDS event ids ($(cat "$out/meta.txt" | sed -n 's/^commit: //p'))"
   echo
   printf '%-22s %10s %9s %9s %9s %8s %7s %8s %7s %11s %11s\n' peer req/s p50_ms p99_ms max_ms non-2xx wrapped sock_err vs_nginx srv_us/req wrk_us/req
@@ -339,6 +370,10 @@ done
       "${MAX[$peer]}" "${NON2XX[$peer]}" "$wrapped" "${ERRS[$peer]}" "$ratio" "${SRV_US[$peer]:-0}" "${WRK_US[$peer]:-0}"
   done
   echo
+  if [ "$ROUNDS" -gt 1 ]; then
+    for n in "${rounds_report[@]}"; do echo "$n"; done
+    echo
+  fi
   for n in "${hub_note[@]}"; do echo "$n"; done
   echo "machine CPU busy in the second before each run: $(for p in $PEERS; do printf '%s %s%%  ' "$p" "${BUSY[$p]}"; done)"
   echo "CPU used by other processes (not wrk, not the peer) during each run: $(for p in $PEERS; do printf '%s %s%%  ' "$p" "${OTHER[$p]}"; done)"
