@@ -171,7 +171,10 @@ log "run $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, $EVENT
   echo "settings: THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=$DURATION EVENTS=$EVENTS"
 } >"$out/meta.txt"
 
-declare -A RPS P50 P99 MAX NON2XX WRAPS SENT RESP ERRS BUSY STATUSES OTHER SRV_US WRK_US
+# A peer's figures, one associative array each, keyed by peer.
+figures="RPS P50 P99 MAX NON2XX WRAPS SENT RESP ERRS BUSY STATUSES OTHER SRV_US WRK_US"
+# shellcheck disable=SC2086  # One array per word.
+declare -A $figures
 hub_note=()
 
 # kv KEY LINE: the value of KEY=... in an INGEST line, or 0.
@@ -322,7 +325,6 @@ run_peer() {
 }
 
 # Every figure of a peer's round, kept as SAVED[array:peer:round] so the report can show the median round.
-figures="RPS P50 P99 MAX NON2XX WRAPS SENT RESP ERRS BUSY STATUSES OTHER SRV_US WRK_US"
 declare -A SAVED
 tag=""
 for round in $(seq "$ROUNDS"); do

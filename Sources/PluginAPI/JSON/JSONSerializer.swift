@@ -46,7 +46,6 @@ extension JSONValue {
         }
     }
 
-
     /// Appends `value` as a JSON string literal, escaping quotes, backslashes and control characters.
     public static func writeString(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))

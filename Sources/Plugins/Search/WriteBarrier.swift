@@ -19,15 +19,15 @@ final class WriteBarrier: Sendable {
     /// Searches now waiting (what a test observes before it ends a write).
     var waitingSearches: Int { state.withLock { $0.waiters.count } }
 
-    /// Runs `write` as one write that later searches wait for.
-    func write<T>(_ write: () async throws -> T) async throws -> T {
+    /// Runs `body` as one write that later searches wait for.
+    func write<T>(_ body: () async throws -> T) async throws -> T {
         let ticket = state.withLock { state in
             defer { state.next += 1 }
             state.active.insert(state.next)
             return state.next
         }
         defer { end(ticket) }
-        return try await write()
+        return try await body()
     }
 
     /// Returns once every write begun before this call has ended (at once when none is in progress).
