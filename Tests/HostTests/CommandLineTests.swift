@@ -13,6 +13,19 @@ struct CommandLineTests {
         #expect(options.dataDirectory.lastPathComponent == "data")
     }
 
+    @Test("The help text starts every option's description in one column, apart from its flag")
+    func helpColumns() throws {
+        let lines = (ServerOption.usage(ServerOption.server) + "\n" + ServerOption.usage(ServerOption.jobs)).split(separator: "\n")
+        #expect(lines.count == ServerOption.all.count)
+        var columns = Set<Int>()
+        for (line, option) in zip(lines, ServerOption.all) {
+            let description = "\(option.help) [\(option.environmentVariable)]"
+            #expect(line.hasPrefix("  \(option.flag) \(option.placeholder)  ") && line.hasSuffix(description), "\(line)")
+            columns.insert(line.count - description.count)
+        }
+        #expect(columns.count == 1)
+    }
+
     @Test("Flags set every server limit, in --flag value and --flag=value forms")
     func limitFlags() throws {
         let command = try CommandLineInterface.parse([

@@ -55,13 +55,18 @@ struct ServerOption: Sendable {
         seconds("--delivery-timeout", "ATOM_DELIVERY_TIMEOUT", "seconds one delivery request may take (10)") { $0.deliveries.timeout = $1 },
     ]
 
-    /// Usage lines for the help text.
+    /// Usage lines for the help text, the descriptions in one column for every option.
     static func usage(_ options: [ServerOption]) -> String {
         options.map { option in
-            let name = "\(option.flag) \(option.placeholder)"
-            return "  \(name.padding(toLength: 25, withPad: " ", startingAt: 0))\(option.help) [\(option.environmentVariable)]"
+            "  \(option.usageName.padding(toLength: usageColumn, withPad: " ", startingAt: 0))\(option.help) [\(option.environmentVariable)]"
         }.joined(separator: "\n")
     }
+
+    /// `--flag N`, as the help text shows it.
+    private var usageName: String { "\(flag) \(placeholder)" }
+
+    /// Where descriptions start: two spaces past the longest `--flag N`.
+    private static let usageColumn = all.map(\.usageName.count).max()! + 2
 
     private static func count(
         _ flag: String, _ variable: String, _ help: String, range: ClosedRange<Int>, orZero: Bool = false,
