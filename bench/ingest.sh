@@ -90,6 +90,12 @@ cpu_busy() {
   [ "$total" -gt 0 ] && echo $(((total - idle) * 100 / total)) || echo 0
 }
 
+# KiB written to block devices so far, machine-wide (the page cache's writeback and direct writes alike).
+disk_kib_written() { awk '$1 == "pgpgout" {print $2}' /proc/vmstat; }
+
+# Bytes PID's threads have passed to write-like system calls (wchar), or 0 once it is gone.
+bytes_written() { awk '$1 == "wchar:" {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
+
 # Machine-wide CPU jiffies: "busy total".
 machine_jiffies() { awk 'NR == 1 {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
 
@@ -172,7 +178,7 @@ log "run $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, $EVENT
 } >"$out/meta.txt"
 
 # A peer's figures, one associative array each, keyed by peer.
-figures="RPS P50 P99 MAX NON2XX WRAPS SENT RESP ERRS BUSY STATUSES OTHER SRV_US WRK_US"
+figures="RPS P50 P99 MAX NON2XX WRAPS SENT RESP ERRS BUSY STATUSES OTHER SRV_US WRK_US DISK_KB"
 # shellcheck disable=SC2086  # One array per word.
 declare -A $figures
 hub_note=()
@@ -221,9 +227,10 @@ run_peer() {
   [ $((age + DURATION + 5)) -lt 300 ] || problems+=("$name: events were ${age}s old at start; late requests may fall out of Slack's 300 s window")
 
   log "$name: wrk on 127.0.0.1:$port"
-  local m0 s0 c0 m1 s1 c1 spids
+  local m0 s0 c0 m1 s1 c1 d0 d1 w0=0 w1=0 spids
   spids="$(server_pids "$name")"
-  m0="$(machine_jiffies)"; s0="$(tree_jiffies $spids)"; times >"$work/times0"
+  m0="$(machine_jiffies)"; s0="$(tree_jiffies $spids)"; d0="$(disk_kib_written)"; times >"$work/times0"
+  [ "$name" = hub ] && w0="$(bytes_written "$hub_pid")"
   timeout --signal=INT $((DURATION + 180)) \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/ingest.lua" \
       "http://127.0.0.1:$port/api/webhooks/slack" -- "$evdir" "$THREADS" >"$out/wrk-$name$tag.txt" 2>&1 &
@@ -233,7 +240,8 @@ run_peer() {
   wait "$wrk_pid" || problems+=("$name: wrk exited with status $? (see $out/wrk-$name$tag.txt)")
   wrk_pid=""
   wait "$sampler" || true
-  times >"$work/times1"; m1="$(machine_jiffies)"; s1="$(tree_jiffies $spids)"
+  times >"$work/times1"; m1="$(machine_jiffies)"; s1="$(tree_jiffies $spids)"; d1="$(disk_kib_written)"
+  [ "$name" = hub ] && w1="$(bytes_written "$hub_pid")"
   c0="$(children_jiffies "$work/times0")"; c1="$(children_jiffies "$work/times1")"
   # CPU used during the run by anything other than wrk and this peer's processes, as % of the machine.
   OTHER[$name]="$(awk -v b0="${m0% *}" -v t0="${m0#* }" -v b1="${m1% *}" -v t1="${m1#* }" -v s="$((s1 - s0))" -v w="$((c1 - c0))" \
@@ -253,6 +261,9 @@ run_peer() {
       if (t[NR] - t[start] < d * 1e9 * 0.9) { print "?"; exit }
       printf "%.0f", (c[NR] - c[start]) * 1e6 / hz / n * d * 1e9 / (t[NR] - t[start])
     }' "$work/wrk-cpu-$name" 2>/dev/null || echo "?")"
+  # Disk writes per answered request: what the peer's durability costs the disk (machine-wide, so other
+  # writers count too; the hub's own share is in its "bytes written" note).
+  DISK_KB[$name]="$(awk -v k="$((d1 - d0))" -v n="$answered" 'BEGIN { printf "%.1f", (n > 0) ? k / n : 0 }')"
   [ "${OTHER[$name]}" -gt 10 ] && problems+=("$name: other processes used ${OTHER[$name]}% of the machine's CPU during its run; its figures are suspect")
   line="$(grep '^INGEST ' "$out/wrk-$name$tag.txt" || true)"
   if [ -z "$line" ]; then
@@ -283,6 +294,7 @@ run_peer() {
         rss="$(awk '/^VmRSS/ {print $2, $3}' "/proc/$hub_pid/status")"
         cpu="$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$hub_pid/stat")"
         hub_note+=("hub peak RSS (VmHWM): $hwm (VmRSS at end: $rss); hub CPU time: ${cpu}s user+sys")
+        hub_note+=("hub writes during the run: $(awk -v b="$((w1 - w0))" -v n="$answered" 'BEGIN { printf "%.0f MiB, %.1f KiB per answered request", b / 1048576, (n > 0) ? b / 1024 / n : 0 }') (its write/pwrite calls: WAL frames, checkpoints into the database file, log lines); disk: ${DISK_KB[hub]} KiB per request, machine-wide")
         local t0 rc=0; t0="$(date +%s.%N)"
         kill -TERM "$hub_pid"
         for _ in $(seq 300); do kill -0 "$hub_pid" 2>/dev/null || break; sleep 0.1; done
@@ -361,15 +373,15 @@ fi
   echo "Ingest benchmark $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, keep-alive, 127.0.0.1,$([ "$ROUNDS" -gt 1 ] && echo " $ROUNDS rounds (median round shown),")"
   echo "$EVENTS unique signed Slack events per peer, $IDS event ids ($(cat "$out/meta.txt" | sed -n 's/^commit: //p'))"
   echo
-  printf '%-22s %10s %9s %9s %9s %8s %7s %8s %7s %11s %11s\n' peer req/s p50_ms p99_ms max_ms non-2xx wrapped sock_err vs_nginx srv_us/req wrk_us/req
+  printf '%-22s %10s %9s %9s %9s %8s %7s %8s %7s %11s %11s %12s\n' peer req/s p50_ms p99_ms max_ms non-2xx wrapped sock_err vs_nginx srv_us/req wrk_us/req disk_KiB/req
   for peer in $PEERS; do
     label="$peer"
     case "$peer" in nginx) label="nginx static 200" ;; hub) label="atom-hub" ;; fastapi) label="FastAPI+slack_sdk" ;; bolt) label="Bolt for Python" ;; esac
     ratio="-"
     if [ -n "${RPS[nginx]:-}" ] && [ "${RPS[nginx]%.*}" != 0 ]; then ratio="$(awk -v a="${RPS[$peer]}" -v b="${RPS[nginx]}" 'BEGIN {printf "%.3f", a / b}')"; fi
     wrapped="no"; [ "${WRAPS[$peer]:-0}" != 0 ] && wrapped="YES"
-    printf '%-22s %10.0f %9.2f %9.2f %9.2f %8s %7s %8s %7s %11s %11s\n' "$label" "${RPS[$peer]}" "${P50[$peer]}" "${P99[$peer]}" \
-      "${MAX[$peer]}" "${NON2XX[$peer]}" "$wrapped" "${ERRS[$peer]}" "$ratio" "${SRV_US[$peer]:-0}" "${WRK_US[$peer]:-0}"
+    printf '%-22s %10.0f %9.2f %9.2f %9.2f %8s %7s %8s %7s %11s %11s %12s\n' "$label" "${RPS[$peer]}" "${P50[$peer]}" "${P99[$peer]}" \
+      "${MAX[$peer]}" "${NON2XX[$peer]}" "$wrapped" "${ERRS[$peer]}" "$ratio" "${SRV_US[$peer]:-0}" "${WRK_US[$peer]:-0}" "${DISK_KB[$peer]:-0}"
   done
   echo
   if [ "$ROUNDS" -gt 1 ]; then
