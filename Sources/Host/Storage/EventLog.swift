@@ -36,6 +36,8 @@ final class EventLog: Sendable {
     private struct PendingAppend {
         let provider: String
         let events: [NewEvent]
+        /// Each event's payload as JSON text, serialized by the caller so the one writer thread does not.
+        let payloads: [[UInt8]]
         let continuation: CheckedContinuation<[AppendOutcome], any Error>
     }
 
@@ -104,10 +106,11 @@ final class EventLog: Sendable {
     /// Appends `events` for `provider` and returns once they are durable.
     func append(provider: String, events: [NewEvent]) async throws -> [AppendOutcome] {
         if events.isEmpty { return [] }
+        let payloads = events.map { $0.payload.serialized() }
         return try await withCheckedThrowingContinuation { continuation in
             let accepted = queue.withLock { state in
                 guard !state.closed else { return false }
-                state.pending.append(PendingAppend(provider: provider, events: events, continuation: continuation))
+                state.pending.append(PendingAppend(provider: provider, events: events, payloads: payloads, continuation: continuation))
                 return true
             }
             if accepted {
@@ -296,7 +299,7 @@ final class EventLog: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, external_id) DO NOTHING
                     """)
                 return try batch.map { append in
-                    try append.events.map { event in
+                    try zip(append.events, append.payloads).map { event, payload in
                         insert.reset()
                         try insert.bind(1, append.provider)
                         try insert.bind(2, event.externalID)
@@ -304,7 +307,7 @@ final class EventLog: Sendable {
                         try insert.bind(4, receivedAt)
                         try insert.bind(5, event.occurredAt)
                         try insert.bind(6, blob: event.rawBody)
-                        try insert.bind(7, utf8Text: event.payload.serialized())
+                        try insert.bind(7, utf8Text: payload)
                         try insert.run()
                         guard connection.changes == 1 else { return AppendOutcome.duplicate }
                         let id = connection.lastInsertRowID
