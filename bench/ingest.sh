@@ -10,7 +10,8 @@
 # IDS (event_id order: random, like Slack's, the default; or sequential), SKIP_SETUP=1 (skip peers.sh setup), SKIP_BUILD=1 (use the existing .build-bench binary),
 # ROUNDS (default 1: with N > 1 every peer runs N times, interleaved, and the table shows each peer's
 # median round, followed by every round's req/s and its same-round ratios to nginx),
-# KEEP=1 (keep the generated events and the hub's data dir), SLACK_SIGNING_SECRET, PEERS_VENV, PEERS_DIR.
+# KEEP=1 (keep the generated events and the hub's data dir), SLACK_SIGNING_SECRET, PEERS_VENV, PEERS_DIR,
+# HUB_DATA_IN (the directory the hub's data dir is made in, default the run's temp dir; /dev/shm shows the hub without its disk).
 # Every server listens on 127.0.0.1 only. Results and logs go to bench/out/<run>/ (git-ignored).
 # Exit status: 0 clean, 1 setup/start failure, 3 the run finished but a check failed (see "problems").
 set -euo pipefail
@@ -42,6 +43,8 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/atom-hub-bench.XXXXXX")"
 export PEERS_STATE="$work/peers"   # our own peers.sh state, so "stop" stops only what this run started
 mkdir -p "$PEERS_STATE"
 bin="$repo/.build-bench/release/atom-hub"
+# The hub's data dir; HUB_DATA_IN=/dev/shm puts it in memory, to see what the disk costs.
+hub_data="$(mktemp -d "${HUB_DATA_IN:-$work}/atom-hub-data.XXXXXX")"
 hub_pid=""
 wrk_pid=""
 problems=()
@@ -58,7 +61,7 @@ cleanup() {
     kill -KILL "$hub_pid" 2>/dev/null || true
   fi
   bash "$shared/peers.sh" stop >/dev/null 2>&1 || true
-  if [ "${KEEP:-0}" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
+  if [ "${KEEP:-0}" = 1 ]; then log "kept $work and $hub_data"; else rm -rf "$work" "$hub_data"; fi
   exit "$rc"
 }
 trap cleanup EXIT
@@ -201,7 +204,7 @@ run_peer() {
     fastapi|bolt)
       bash "$shared/peers.sh" "$name" "$port" >/dev/null ;;
     hub)
-      local data="$work/hub-data"
+      local data="$hub_data"
       rm -rf "$data"; mkdir -p "$data"
       "$bin" --log-format logfmt --host 127.0.0.1 --port "$port" --data-dir "$data" --plugins "$work/plugins.json" 2>"$out/hub$tag.log" &
       hub_pid=$!
@@ -308,7 +311,7 @@ run_peer() {
         hub_pid=""
       fi
       local counts stored distinct ok2xx
-      counts="$(count_events "$work/hub-data/atom-hub.sqlite" 2>&1)" || counts="? ?"
+      counts="$(count_events "$hub_data/atom-hub.sqlite" 2>&1)" || counts="? ?"
       read -r stored distinct <<<"$counts"
       ok2xx=$(( ${RESP[hub]:-0} - ${NON2XX[hub]:-0} ))
       hub_note+=("hub events stored: $stored (distinct event_id: $distinct); wrk: ${RESP[hub]} responses, $ok2xx of them 2xx, ${SENT[hub]} requests written (the difference is in flight when wrk stopped)")
@@ -372,6 +375,7 @@ fi
   echo
   echo "Ingest benchmark $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, keep-alive, 127.0.0.1,$([ "$ROUNDS" -gt 1 ] && echo " $ROUNDS rounds (median round shown),")"
   echo "$EVENTS unique signed Slack events per peer, $IDS event ids ($(cat "$out/meta.txt" | sed -n 's/^commit: //p'))"
+  [[ " $PEERS " == *" hub "* ]] && echo "hub data dir on $(stat -f -c %T "$hub_data") ($(df --output=source "$hub_data" | tail -1))"
   echo
   printf '%-22s %10s %9s %9s %9s %8s %7s %8s %7s %11s %11s %12s\n' peer req/s p50_ms p99_ms max_ms non-2xx wrapped sock_err vs_nginx srv_us/req wrk_us/req disk_KiB/req
   for peer in $PEERS; do
