@@ -58,11 +58,11 @@ final class Hub: Sendable {
         let subscriptionList = try SubscriptionService.Registration.all(of: providerTypes)
         let review = try SecurityReview.prepare(options: options, environment: environment, providerTypes: providerTypes, create: true)
         Self.announce(review, logger: logger)
-        let targets = try review.forwardingTargets(file: options.pluginsPath)
+        let forwarding = ForwardingTable(try review.forwardingTargets(of: review.configuration, file: options.pluginsPath))
         let deliveriesCreated = Doorbell()
         let eventLog = try EventLog(
             dataDirectory: options.dataDirectory, logger: logger.labelled("events"),
-            fanOut: DeliveryFanOut(destinations: targets.map(\.destination), maxAttempts: options.deliveries.maxAttempts, created: deliveriesCreated),
+            fanOut: DeliveryFanOut(table: forwarding, maxAttempts: options.deliveries.maxAttempts, created: deliveriesCreated),
             walPreallocation: options.walPreallocation)
         let deliveryStore: DeliveryStore
         do {
@@ -105,13 +105,15 @@ final class Hub: Sendable {
                 providerTypes: providerTypes,
                 hostRoutes: HostRoutes(eventLog: eventLog, isReady: { readiness.isReady }),
                 securityRoutes: SecurityRoutes(review: review, registry: registry, audit: auditLog), jobRoutes: JobRoutes(queue: jobQueue),
-                deliveryRoutes: DeliveryRoutes(store: deliveryStore, destinations: targets.map(\.destination)))
+                deliveryRoutes: DeliveryRoutes(store: deliveryStore, table: forwarding))
             try OAuthRoutes(service: oauth).register(in: &router)
             try UserRoutes(users: oauth.users, audit: auditLog).register(in: &router)
             metricsEndpoint = MetricsEndpoint(registry: registry, providerMetrics: providerMetrics, eventLog: eventLog, gate: gate, environment: environment)
             reloader = ConfigurationReloader(
                 path: options.pluginsPath, isDefaultPath: options.pluginsPathIsDefault, knownProviders: providerTypes.map { $0.descriptor.id },
-                runningDestinations: targets.map(\.destination), registry: registry, audit: auditLog, logger: logger.labelled("config"))
+                forwarding: forwarding, resolveTargets: { [review, path = options.pluginsPath] configuration throws(ConfigurationError) in
+                    try review.forwardingTargets(of: configuration, file: path)
+                }, registry: registry, audit: auditLog, logger: logger.labelled("config"))
             try ProviderAdminRoutes(registry: registry, reloader: reloader, audit: auditLog, providerTypes: providerTypes).register(in: &router)
             try AdminPage.register(in: &router)
             let openAPI = OpenAPIEndpoint(registry: registry)
@@ -155,7 +157,7 @@ final class Hub: Sendable {
             reloaded: registry.changed, logger: logger.labelled("subscriptions"))
         jobShutdownDeadline = options.jobShutdownDeadline
         deliveryWorker = DeliveryWorker(
-            store: deliveryStore, targets: targets, http: URLSessionHTTPClient(), clock: clock, configuration: options.deliveries,
+            store: deliveryStore, table: forwarding, http: URLSessionHTTPClient(), clock: clock, configuration: options.deliveries,
             logger: logger.labelled("deliveries"))
         self.server = HTTPServer(configuration: options.server, responder: responder, logger: logger.labelled("http"))
         metricsEndpoint.bind(server)

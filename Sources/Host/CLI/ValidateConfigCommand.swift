@@ -12,7 +12,7 @@ extension CommandLineInterface {
         var unusable = false
         do {
             let review = try SecurityReview.prepare(options: options, environment: environment, providerTypes: providerTypes, create: false)
-            _ = try review.forwardingTargets(file: options.pluginsPath)  // Destinations whose secret does not resolve stop serve too.
+            _ = try review.forwardingTargets(of: review.configuration, file: options.pluginsPath)  // Destinations whose secret does not resolve stop serve too.
             findings = review.findings()
         } catch let error as StartupRefusal {
             findings = error.findings

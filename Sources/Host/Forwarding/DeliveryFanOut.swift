@@ -1,18 +1,20 @@
 /// Creates the delivery rows for a newly stored event inside the event log's commit transaction, so
 /// an acknowledged event can never miss its deliveries (and a rolled-back one never has any).
 struct DeliveryFanOut: Sendable {
-    let destinations: [Destination]
+    /// The destinations in force when the event is stored.
+    let table: ForwardingTable
     let maxAttempts: Int
     /// Rung after a commit that created deliveries, so the delivery worker looks at once.
     let created: Doorbell
 
     /// A fan-out to no destination.
-    static func none() -> DeliveryFanOut { DeliveryFanOut(destinations: [], maxAttempts: 1, created: Doorbell()) }
+    static func none() -> DeliveryFanOut { DeliveryFanOut(table: ForwardingTable([]), maxAttempts: 1, created: Doorbell()) }
 
     /// Inserts one pending delivery per destination that takes `provider`'s `type`, due at `now` (ms);
     /// returns how many it inserted.
     func insert(on connection: SQLiteConnection, eventID: Int64, provider: String, type: String, now: Int64) throws -> Int {
-        try Self.insert(on: connection, eventID: eventID, destinations: destinations.filter { $0.matches(provider: provider, type: type) }.map(\.id), maxAttempts: maxAttempts, now: now)
+        let matching = table.destinations.filter { $0.matches(provider: provider, type: type) }
+        return try Self.insert(on: connection, eventID: eventID, destinations: matching.map(\.id), maxAttempts: maxAttempts, now: now)
     }
 
     /// Inserts one pending delivery of `eventID` per destination id, in order; returns how many.

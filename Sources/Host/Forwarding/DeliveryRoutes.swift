@@ -9,7 +9,9 @@ import PluginAPI
 ///   to that destination, or to every destination that takes it; 202 with the new deliveries.
 struct DeliveryRoutes {
     let store: DeliveryStore
-    let destinations: [Destination]
+    let table: ForwardingTable
+
+    private var destinations: [Destination] { table.destinations }
 
     func register(in router: inout Router) throws(RouteConflictError) {
         let routes = self

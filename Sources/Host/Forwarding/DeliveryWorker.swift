@@ -3,9 +3,14 @@ import Foundation
 import PluginAPI
 import Synchronization
 
-/// Sends stored events to their destinations, signed per Standard Webhooks: one loop per
+/// Sends stored events to their destinations, signed per Standard Webhooks: one loop (a lane) per
 /// destination, so each has at most one request in flight and receives its events in order (a later
 /// event waits until the one before is delivered or dead).
+///
+/// The lanes follow the ``ForwardingTable``: a reload that adds a destination starts its lane; one
+/// that removes or modifies a destination ends its lane once any attempt in flight is recorded, and a
+/// modified destination's new lane starts only then (never two attempts at once for one id). A removed
+/// destination's pending deliveries stay pending, unsent, until a destination with its id returns.
 ///
 /// Every attempt is recorded (status, latency, error). A 2xx delivers; a 429 waits its Retry-After;
 /// any other answer or a transport failure is retried with exponential backoff and jitter until the
@@ -38,26 +43,29 @@ final class DeliveryWorker: Sendable {
     }
 
     let store: DeliveryStore
-    private let targets: [ForwardingTarget]
+    let table: ForwardingTable
     private let http: any HTTPClient
     private let clock: any WallClock
     private let configuration: Configuration
     private let logger: Logger
     private let state = Mutex(State())
-    /// Rung by shutdown, so loops waiting for a retry time stop waiting.
-    private let stopBell = Doorbell()
+    /// Rung by shutdown, by the supervisor after the table changed, and by a lane that ended, so every
+    /// loop waiting (for a retry time, for the table) looks again.
+    private let recheck = Doorbell()
+    /// Destination ids whose lane is running.
+    private let lanes = Mutex<Set<String>>([])
     private let stopped = DispatchSemaphore(value: 0)
 
-    init(store: DeliveryStore, targets: [ForwardingTarget], http: any HTTPClient, clock: any WallClock, configuration: Configuration, logger: Logger) {
+    init(store: DeliveryStore, table: ForwardingTable, http: any HTTPClient, clock: any WallClock, configuration: Configuration, logger: Logger) {
         self.store = store
-        self.targets = targets
+        self.table = table
         self.http = http
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
     }
 
-    /// Starts one loop per destination and the hourly retention (once; not after shutdown).
+    /// Starts the lanes and the hourly retention (once; not after shutdown).
     func start() {
         state.withLock { state in
             guard state.service == nil, !state.stopping else { return }
@@ -65,7 +73,7 @@ final class DeliveryWorker: Sendable {
                 await withTaskGroup(of: Void.self) { group in
                     // Also with no destination: deliveries to removed ones age out too.
                     group.addTask { await self.deleteDeliveredHourly() }
-                    for target in targets { group.addTask { await self.run(target) } }
+                    await superviseLanes(in: &group)
                 }
                 self.state.withLock { $0.finished = true }
                 stopped.signal()
@@ -76,7 +84,7 @@ final class DeliveryWorker: Sendable {
     /// Stops starting attempts (returns at once); ``shutdown(deadline:)`` then waits.
     func beginShutdown() {
         state.withLock { $0.stopping = true }
-        stopBell.ring()
+        recheck.ring()
         store.created.ring()
     }
 
@@ -93,51 +101,80 @@ final class DeliveryWorker: Sendable {
 
     private var isStopping: Bool { state.withLock { $0.stopping } }
 
-    /// One destination's loop: send its oldest pending delivery when due, else wait.
-    private func run(_ target: ForwardingTarget) async {
-        let id = target.destination.id
+    /// Keeps a lane running for every target in the table until shutdown. A lane is started for an id
+    /// only while none runs for it: a modified destination's old lane ends first (it sees it is no
+    /// longer current and rings ``recheck``), then its new one starts.
+    private func superviseLanes(in group: inout TaskGroup<Void>) async {
         while true {
-            // Read before the stopping check: a shutdown that begins after it rings a newer generation, so no wait below misses it.
-            let generation = store.created.generation
-            let stopGeneration = stopBell.generation
+            let (tableGeneration, recheckGeneration) = (table.changed.generation, recheck.generation)  // Before looking, so no ring is missed.
             guard !isStopping && !Task.isCancelled else { return }
+            for target in table.current where lanes.withLock({ $0.insert(target.destination.id).inserted }) {
+                group.addTask { await self.lane(target) }
+            }
+            await table.changed.wait(since: tableGeneration, or: recheck, since: recheckGeneration)
+            // The table changed: lanes look whether they are still current. (Woken by a lane that ended,
+            // the supervisor only starts what is missing.)
+            if table.changed.generation != tableGeneration { recheck.ring() }
+        }
+    }
+
+    /// One destination's lane: sends its oldest pending delivery when due, else waits; ends at shutdown
+    /// or once `target` is no longer in the table as it is.
+    private func lane(_ target: ForwardingTarget) async {
+        let id = target.destination.id
+        defer {
+            lanes.withLock { _ = $0.remove(id) }
+            recheck.ring()
+        }
+        while true {
+            // Read before the checks: a shutdown or reload after them rings a newer generation, so no wait below misses it.
+            let generation = store.created.generation
+            let recheckGeneration = recheck.generation
+            guard !isStopping && !Task.isCancelled && table.isCurrent(target) else { return }
             let head: DueDelivery?
             do { head = try await store.head(destination: id) } catch {
                 logger.error("reading pending deliveries failed", [("destination", id), ("error", "\(error)")])
-                await stopBell.wait(since: stopGeneration, timeout: .seconds(1))
+                await recheck.wait(since: recheckGeneration, timeout: .seconds(1))
                 continue
             }
             guard let head else {
-                await store.created.wait(since: generation)
+                await store.created.wait(since: generation, or: recheck, since: recheckGeneration)
                 continue
             }
             let wait = head.nextAttemptAt - store.now
             if wait > 0 {
                 // New deliveries queue behind this one; a dead one retried by an admin (a lower id) goes
                 // out after this wait, ahead of it.
-                await stopBell.wait(since: stopGeneration, timeout: .milliseconds(wait))
+                await recheck.wait(since: recheckGeneration, timeout: .milliseconds(wait))
                 continue
             }
-            if isStopping { return }
+            if isStopping || !table.isCurrent(target) { return }
             if await !attempt(head, to: target) {
                 // Not recorded (storage trouble): pause rather than resend at once in a tight loop.
-                await stopBell.wait(since: stopGeneration, timeout: .seconds(1))
+                await recheck.wait(since: recheckGeneration, timeout: .seconds(1))
             }
         }
     }
 
     /// Applies ``Configuration/retainDelivered`` now and every hour until shutdown begins.
     private func deleteDeliveredHourly() async {
+        let hour: UInt64 = 3_600_000_000_000
+        var due = System.monotonicNanoseconds()
         while true {
-            let stopGeneration = stopBell.generation  // Before the check, as in ``run(_:)``.
+            let recheckGeneration = recheck.generation  // Before the check, as in ``lane(_:)``.
             guard !isStopping && !Task.isCancelled else { return }
-            do {
-                let deleted = try await store.deleteDelivered(olderThan: configuration.retainDelivered)
-                if deleted > 0 { logger.info("deleted delivered deliveries past retention", [("deliveries", "\(deleted)")]) }
-            } catch {
-                logger.error("deleting delivered deliveries failed", [("error", "\(error)")])
+            if System.monotonicNanoseconds() >= due {
+                do {
+                    let deleted = try await store.deleteDelivered(olderThan: configuration.retainDelivered)
+                    if deleted > 0 { logger.info("deleted delivered deliveries past retention", [("deliveries", "\(deleted)")]) }
+                } catch {
+                    logger.error("deleting delivered deliveries failed", [("error", "\(error)")])
+                }
+                due = System.monotonicNanoseconds() + hour
             }
-            await stopBell.wait(since: stopGeneration, timeout: .seconds(3600))
+            // The bell also rings for reloads and lanes that end; only the hour (or shutdown) matters here.
+            let left = due - min(due, System.monotonicNanoseconds())
+            await recheck.wait(since: recheckGeneration, timeout: .nanoseconds(Int64(left)))
         }
     }
 

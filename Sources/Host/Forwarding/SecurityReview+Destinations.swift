@@ -1,10 +1,10 @@
 import PluginAPI
 
 extension SecurityReview {
-    /// The enabled providers' destinations with their secrets resolved (`env:`, `secret:`) and checked
-    /// as `whsec_` keys. Throws naming the key when one does not resolve: serve stops (exit 78) and
-    /// validate-config reports it.
-    func forwardingTargets(file: String) throws(ConfigurationError) -> [ForwardingTarget] {
+    /// The destinations of `configuration`'s enabled providers with their secrets resolved (`env:`,
+    /// `secret:`) and checked as `whsec_` keys. Throws naming the key when one does not resolve: serve
+    /// stops (exit 78), validate-config reports it, and a reload keeps the last good configuration.
+    func forwardingTargets(of configuration: PluginsConfiguration, file: String) throws(ConfigurationError) -> [ForwardingTarget] {
         var targets: [ForwardingTarget] = []
         for type in providerTypes {
             let id = type.descriptor.id

@@ -10,9 +10,9 @@ import Glibc
 /// file changes on disk (a stat poll of mtime, size and inode once per `pollInterval`, which catches
 /// edits in place and editors' rename-over alike, at the cost of one `stat` a second).
 ///
-/// An invalid file keeps the last good configuration; the error is logged and audited. Forwarding
-/// destinations are read at start only: a reload that finds them changed says so (a warning, and
-/// `restart_required` in the audit row) instead of reporting a reload that did not apply them.
+/// A reload applies providers, settings and forwarding destinations together. An invalid file (or a
+/// destination whose secret does not resolve) keeps the last good configuration; the error is logged
+/// and audited.
 final class ConfigurationReloader: Sendable {
     /// What started a reload, for the log and audit row.
     enum Trigger: String, Sendable {
@@ -24,8 +24,10 @@ final class ConfigurationReloader: Sendable {
     let path: String
     private let isDefaultPath: Bool
     private let knownProviders: [String]
-    /// The destinations the hub forwards to, as read at start (those of enabled providers, sorted by id).
-    private let runningDestinations: [Destination]
+    /// The forwarding targets in force, replaced by every good reload.
+    private let forwarding: ForwardingTable
+    /// The enabled providers' destinations of a configuration, their secrets resolved.
+    private let resolveTargets: @Sendable (PluginsConfiguration) throws(ConfigurationError) -> [ForwardingTarget]
     private let registry: ProviderRegistry
     private let audit: AuditLog
     private let logger: Logger
@@ -41,13 +43,15 @@ final class ConfigurationReloader: Sendable {
     }
 
     init(
-        path: String, isDefaultPath: Bool, knownProviders: [String], runningDestinations: [Destination], registry: ProviderRegistry, audit: AuditLog,
-        logger: Logger, pollInterval: Double = 1
+        path: String, isDefaultPath: Bool, knownProviders: [String], forwarding: ForwardingTable,
+        resolveTargets: @escaping @Sendable (PluginsConfiguration) throws(ConfigurationError) -> [ForwardingTarget], registry: ProviderRegistry,
+        audit: AuditLog, logger: Logger, pollInterval: Double = 1
     ) {
         self.path = path
         self.isDefaultPath = isDefaultPath
         self.knownProviders = knownProviders
-        self.runningDestinations = runningDestinations.sorted { $0.id < $1.id }
+        self.forwarding = forwarding
+        self.resolveTargets = resolveTargets
         self.registry = registry
         self.audit = audit
         self.logger = logger
@@ -86,8 +90,10 @@ final class ConfigurationReloader: Sendable {
     private func load(_ trigger: Trigger, fingerprint: FileFingerprint?, state: inout State) -> String? {
         state.fingerprint = fingerprint
         let configuration: PluginsConfiguration
+        let targets: [ForwardingTarget]
         do {
             configuration = try PluginsConfiguration.load(path: path, isDefaultPath: isDefaultPath, knownProviders: knownProviders)
+            targets = try resolveTargets(configuration)  // Before anything is applied: all or nothing.
         } catch {
             let problem = "\(error)"
             logger.error("plugins.json reload failed; keeping the last good configuration", [("trigger", trigger.rawValue), ("error", problem)])
@@ -95,25 +101,26 @@ final class ConfigurationReloader: Sendable {
             return problem
         }
         let changes = registry.apply(configuration)
+        let forwardingChange = forwarding.replace(with: targets)
         let summary = changes.map { "\($0.id)=\($0.enabled ? "on" : "off")\($0.settingsChanged ? "+settings" : "")" }.joined(separator: " ")
-        logger.info("plugins.json reloaded", [("trigger", trigger.rawValue), ("changes", summary.isEmpty ? "none" : summary)])
-        // Only enabled providers matter: a disabled one's events stop coming, so its running destinations idle.
-        let enabled = configuration.providers.filter(\.value.enabled)
-        let inFile = enabled.values.flatMap(\.destinations).sorted { $0.id < $1.id }
-        let running = runningDestinations.filter { enabled[$0.provider] != nil }
-        let destinationsChanged = inFile != running
-        if destinationsChanged {
-            logger.warning(
-                "forwarding destinations in plugins.json differ from the running ones; they take effect when the hub restarts",
-                [("trigger", trigger.rawValue), ("running", running.map(\.id).joined(separator: ",")), ("in_file", inFile.map(\.id).joined(separator: ","))])
-        }
+        logger.info(
+            "plugins.json reloaded",
+            [
+                ("trigger", trigger.rawValue), ("changes", summary.isEmpty ? "none" : summary),
+                ("destinations_added", forwardingChange.added.joined(separator: ",")),
+                ("destinations_removed", forwardingChange.removed.joined(separator: ",")),
+                ("destinations_modified", forwardingChange.modified.joined(separator: ",")),
+            ])
         audit.record(
             AuditEvent(
-                .configurationReloaded, severity: destinationsChanged ? .warning : .info,
+                .configurationReloaded, severity: .info,
                 details: [
                     "trigger": .string(trigger.rawValue),
                     "changes": .array(changes.map { ["provider": .string($0.id), "enabled": .bool($0.enabled), "settings_changed": .bool($0.settingsChanged)] }),
-                    "restart_required": .bool(destinationsChanged),
+                    "destinations": [
+                        "added": .array(forwardingChange.added.map { .string($0) }), "removed": .array(forwardingChange.removed.map { .string($0) }),
+                        "modified": .array(forwardingChange.modified.map { .string($0) }),
+                    ],
                 ]))
         return nil
     }

@@ -15,7 +15,7 @@ final class DeliveryStoreFixture: Sendable {
     init() throws {
         directory = try TemporaryDirectory.make()
         let destination = Destination(id: "crm", provider: "test", url: "http://127.0.0.1:9/hooks", eventTypes: nil, secret: Forwarding.secret)
-        log = try EventLog(dataDirectory: directory, logger: .disabled, fanOut: DeliveryFanOut(destinations: [destination], maxAttempts: 1, created: Doorbell()))
+        log = try EventLog(dataDirectory: directory, logger: .disabled, fanOut: DeliveryFanOut(table: ForwardingTable([ForwardingTarget(destination: destination, signature: try StandardWebhookSignature(secret: Forwarding.secret))]), maxAttempts: 1, created: Doorbell()))
         store = DeliveryStore(
             database: log, reader: DatabaseReader(connection: try Database.openReader(dataDirectory: directory), label: "test.deliveries.reader"),
             clock: clock, retryPolicy: RetryPolicy(), maxAttempts: 1, created: Doorbell())
