@@ -67,6 +67,21 @@ struct DeliveryMaintenanceTests {
         #expect(try await fixture.attemptRows(ids[3]) == 1)
     }
 
+    @Test("Retention keeps the newest delivery, so a new delivery never gets an id (a webhook-id) a receiver already saw")
+    func retentionNeverReusesIDs() async throws {
+        let fixture = try DeliveryStoreFixture()
+        defer { fixture.remove() }
+        let store = fixture.store
+        let ids = try await fixture.deliveries(3)
+        for id in ids { try await store.record(id, attemptedAt: store.now, Self.delivered) }
+        fixture.clock.advance(by: 7 * 86_400)
+        #expect(try await store.deleteDelivered(olderThan: 7 * 86_400) == 2)
+        #expect(try await store.deliveries(destination: nil, state: nil, limit: 10).map(\.id) == [ids[2]])
+        _ = try await fixture.log.append(provider: "test", events: [NewEvent(externalID: "later", type: "t", rawBody: [], payload: [:])])
+        let next = try await store.deliveries(destination: "crm", state: .pending, limit: 10).map(\.id)
+        #expect(next.count == 1 && next[0] > ids[2], "a fresh id, past every id handed out: \(next)")
+    }
+
     @Test("Only a dead delivery whose destination is still configured can be retried; it is pending again with its attempts reset")
     func retryDeadInStore() async throws {
         let fixture = try DeliveryStoreFixture()
