@@ -27,6 +27,16 @@ struct JSONTests {
         #expect(parsed == expected && parsed.sign == expected.sign)
     }
 
+    @Test("Empty objects and arrays take no storage, and a small object reserves little: a body of tiny objects stays near its size")
+    func storageStaysSmall() throws {
+        let parsed = try JSONValue.parse(Array(#"[{}, [], {"a": 1}, {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}]"#.utf8))
+        let items = try #require(parsed.arrayValue)
+        #expect(items[0].objectValue?.members.capacity == 0)
+        #expect(items[1].arrayValue?.capacity == 0)
+        #expect((items[2].objectValue?.members.capacity ?? 99) <= 4)
+        #expect(items[3].objectValue?.members.count == 5)
+    }
+
     @Test func rejectsInvalidUTF8() {
         #expect(throws: JSONParseError.self) { try JSONValue.parse([0x22, 0xff, 0x22]) }
     }

@@ -87,12 +87,14 @@ struct JSONParser {
     private mutating func parseObject() throws(JSONParseError) -> JSONValue {
         try enter()
         var members: [(key: String, value: JSONValue)] = []
-        members.reserveCapacity(8)  // One allocation for the small objects webhooks are made of, not four regrowths.
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1; depth -= 1
-            return .object(JSONObject(members))
+            return .object(JSONObject(members))  // No storage at all: a body of `{}`s costs no more than its bytes.
         }
+        // Room for a small object's members in one allocation, reserved only once there is a member, and
+        // kept small: a body of tiny objects must not make the tree many times its size (bodies arrive unauthenticated).
+        members.reserveCapacity(4)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
@@ -115,7 +117,6 @@ struct JSONParser {
     private mutating func parseArray() throws(JSONParseError) -> JSONValue {
         try enter()
         var elements: [JSONValue] = []
-        elements.reserveCapacity(4)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1; depth -= 1
