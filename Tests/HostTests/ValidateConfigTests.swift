@@ -7,7 +7,10 @@ import Testing
 @Suite("atom-hub validate-config")
 struct ValidateConfigTests {
     /// Runs `atom-hub validate-config` (or `serve`) against a fresh directory.
-    static func run(_ command: String, _ extra: [String: String], plugins: String = #"{"providers": {"slack": {"enabled": true}}}"#) async throws -> (status: Int32, stdout: String, stderr: String, files: [String]) {
+    /// `prepare` runs first, with the data dir (not yet created).
+    static func run(
+        _ command: String, _ extra: [String: String], plugins: String = #"{"providers": {"slack": {"enabled": true}}}"#, prepare: (URL) throws -> Void = { _ in }
+    ) async throws -> (status: Int32, stdout: String, stderr: String, files: [String]) {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("plugins.json")
@@ -15,6 +18,7 @@ struct ValidateConfigTests {
         var environment = ["PATH": "/usr/bin:/bin"]
         for (name, value) in extra { environment[name] = value }
         let data = directory.appendingPathComponent("data")
+        try prepare(data)
         let process = HubProcess(arguments: [command, "--port", "0", "--data-dir", data.path, "--plugins", path.path], environment: environment)
         let result = try await Blocking.run { try process.runCapturingOutput() }
         let files = (try? FileManager.default.contentsOfDirectory(atPath: data.path)) ?? []
@@ -63,6 +67,22 @@ struct ValidateConfigTests {
         #expect(unset.status == 0)
         #expect(unset.stdout.contains("serve will generate a development key"))
         #expect(unset.files.isEmpty)
+    }
+
+    @Test("An unusable key file exits 1 in development too, as serve refuses it there (78)")
+    func unusableKeyFile() async throws {
+        let groupReadable: (URL) throws -> Void = { data in
+            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let key = data.appendingPathComponent("secret.key")
+            try Data(String(repeating: "ab", count: 32).utf8).write(to: key)
+            try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: key.path)
+        }
+        let validated = try await Self.run("validate-config", ["ENVIRONMENT": "development"], prepare: groupReadable)
+        #expect(validated.status == 1, "\(validated.stdout)")
+        #expect(validated.stdout.contains("serve would refuse to start"))
+        let served = try await Self.run("serve", ["ENVIRONMENT": "development"], prepare: groupReadable)
+        #expect(served.status == 78, "\(served.stderr)")
+        #expect(served.stderr.contains("refusing to start:") && !served.stderr.contains("production"), "\(served.stderr)")
     }
 
     @Test("An unusable plugins.json exits 1 in any environment")

@@ -5,7 +5,7 @@ import Plugins
 extension CommandLineInterface {
     /// `atom-hub validate-config`: the checks `serve` runs at startup, printed as a table, without
     /// starting anything or writing key files. Exit 1 on a critical finding under production rules,
-    /// or when plugins.json is unusable (serve refuses that in every environment); 0 otherwise.
+    /// or when plugins.json or a key file is unusable (serve refuses those in every environment); 0 otherwise.
     static func validateConfig(_ options: HubOptions, environment: HubEnvironment, providerTypes: [any Provider.Type] = allProviders) -> ExitCode {
         let findings: [SecurityFinding]
         let deployment = DeploymentEnvironment(environment)
@@ -15,6 +15,7 @@ extension CommandLineInterface {
             _ = try review.forwardingTargets(of: review.configuration, file: options.pluginsPath)  // Destinations whose secret does not resolve stop serve too.
             findings = review.findings()
         } catch let error as StartupRefusal {
+            unusable = true  // Unusable key files: serve refuses them under every rule set.
             findings = error.findings
         } catch {
             unusable = true
