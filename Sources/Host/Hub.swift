@@ -179,6 +179,7 @@ final class Hub: Sendable {
                 providerID: id, settings: review.settings(for: type, entry: entry), events: events,
                 logger: logger.labelled(id), clock: clock, http: http, publicBaseURL: publicBaseURL, storedEvents: events,
                 requireAdmin: { request throws(HTTPError) in try gate.check(request) },
+                refuseBlockedCaller: { request throws(HTTPError) in try gate.refuseBlocked(request) },
                 verification: verification(id).observed { failure in metrics.recordVerification(provider: id, failure: failure?.error) },
                 jobs: ProviderJobScheduler(provider: id, kinds: jobs.kinds.filter { $0.providerID == id }.map(\.kind), queue: jobs.queue),
                 oauth: oauth.tokens(for: id),

@@ -44,7 +44,7 @@ struct ValidateConfigTests {
         "A critical finding in production exits 1 (and serve refuses with 78)",
         arguments: [
             ("SECRET_KEY", nil), ("SECRET_KEY", "changeme"), ("ENCRYPTION_KEY", "short"), ("ADMIN_TOKEN", "changeme"),
-            ("ATOM_DEV_SKIP_SIGNATURES", "1"), ("SLACK_SIGNING_SECRET", nil),
+            ("ATOM_DEV_SKIP_SIGNATURES", "1"), ("SLACK_SIGNING_SECRET", nil), ("METRICS_TOKEN", "m"),
         ] as [(String, String?)])
     func criticalInProduction(variable: String, value: String?) async throws {
         let environment = Self.production([variable: value])

@@ -22,11 +22,7 @@ struct AdminGate: Sendable {
     /// Throws 429 for a blocked address, else 401/403 from ``AdminAuthentication`` (audited).
     func check(_ request: Request) throws(HTTPError) {
         let address = request.remoteAddress
-        if let seconds = limiter.retryAfter(address) {
-            throw HTTPError(
-                status: 429, error: "too_many_requests", detail: "too many failed admin authentications from this address; retry in \(seconds) s",
-                headers: ["Retry-After": "\(seconds)"])
-        }
+        try refuseBlocked(request)
         do { try authentication.authorize(request) } catch {
             guard error.status == 401 else { throw error }  // 403: admin is switched off, not an attack.
             audit.recordThrottled(
@@ -36,6 +32,17 @@ struct AdminGate: Sendable {
                 audit.record(AuditEvent(.adminRateLimited, severity: .critical, request: request, details: ["failures_per_minute": .number(Double(limiter.limit))]))
             }
             throw error
+        }
+    }
+
+    /// Throws 429 when the request's address is blocked for failed authentications. Whoever accepts
+    /// a credential of its own besides the admin token (the metrics scrape token, search workspace
+    /// tokens) calls this before comparing it, then falls back to ``check(_:)``, which counts the failure.
+    func refuseBlocked(_ request: Request) throws(HTTPError) {
+        if let seconds = limiter.retryAfter(request.remoteAddress) {
+            throw HTTPError(
+                status: 429, error: "too_many_requests", detail: "too many failed authentications from this address; retry in \(seconds) s",
+                headers: ["Retry-After": "\(seconds)"])
         }
     }
 }

@@ -59,6 +59,7 @@ final class MetricsEndpoint: Sendable {
     }
 
     private func authorize(_ request: Request) throws(HTTPError) {
+        try gate.refuseBlocked(request)  // A blocked address may not keep guessing the scrape token either.
         if let metricsToken, (try? AdminToken.authorize(request, expected: metricsToken)) != nil { return }  // nil: not the scrape token; the admin gate decides (and audits).
         try gate.check(request)
     }

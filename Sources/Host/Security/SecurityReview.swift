@@ -67,7 +67,7 @@ struct SecurityReview: Sendable {
 
     /// Every finding, worst first.
     func findings() -> [SecurityFinding] {
-        var findings = [environmentFinding(), secretKeyFinding(), encryptionKeyFinding(), adminTokenFinding()]
+        var findings = [environmentFinding(), secretKeyFinding(), encryptionKeyFinding(), adminTokenFinding()] + metricsTokenFindings()
         findings += signatureFindings() + temporaryUserFindings() + redirectURIFindings() + oauthKeyFindings()
         findings += storeFindings() + providerFindings()
         if configuration.isDefault {
@@ -144,6 +144,13 @@ struct SecurityReview: Sendable {
         case .missing?: return SecurityFinding(severity: .warning, subject: "ADMIN_TOKEN", message: "not set: the admin and security APIs answer 403", recommendation: "set ADMIN_TOKEN; \(KeyStrength.howToGenerate)")
         case let problem?: return SecurityFinding(severity: deployment.isProduction ? .critical : .warning, subject: "ADMIN_TOKEN", message: problem.message(for: "ADMIN_TOKEN"), recommendation: KeyStrength.howToGenerate)
         }
+    }
+
+    /// `METRICS_TOKEN` is optional, but when set it opens `/metrics` and must be as strong as the admin token.
+    private func metricsTokenFindings() -> [SecurityFinding] {
+        guard let token = environment["METRICS_TOKEN"], !token.isEmpty else { return [] }
+        guard let problem = KeyStrength.problem(token) else { return [.ok("METRICS_TOKEN", "set and strong")] }
+        return [SecurityFinding(severity: deployment.isProduction ? .critical : .warning, subject: "METRICS_TOKEN", message: problem.message(for: "METRICS_TOKEN"), recommendation: KeyStrength.howToGenerate)]
     }
 
     private func signatureFindings() -> [SecurityFinding] {

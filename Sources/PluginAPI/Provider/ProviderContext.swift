@@ -21,6 +21,10 @@ public struct ProviderContext: Sendable {
     /// that return stored data. The hub checks through its admin gate, as for `/api/admin/*`: failures
     /// are audited and an address that keeps failing gets 429.
     public var requireAdmin: @Sendable (Request) throws(HTTPError) -> Void
+    /// Throws 429 when the request's address is blocked for repeated failed authentications. A route
+    /// that accepts a credential of its own besides the admin token calls this before comparing it,
+    /// and ``requireAdmin`` when it does not match (which counts the failure toward the block).
+    public var refuseBlockedCaller: @Sendable (Request) throws(HTTPError) -> Void
     /// Whether signature checks are enforced; run every check through ``VerificationPolicy/check(_:)``.
     public var verification: VerificationPolicy
     /// Queues background jobs of the kinds this provider declared.
@@ -37,6 +41,7 @@ public struct ProviderContext: Sendable {
         requireAdmin: @escaping @Sendable (Request) throws(HTTPError) -> Void = { request throws(HTTPError) in
             try AdminToken.authorize(request, expected: nil)
         },
+        refuseBlockedCaller: @escaping @Sendable (Request) throws(HTTPError) -> Void = { _ throws(HTTPError) in },
         verification: VerificationPolicy = .enforced, jobs: any JobScheduler = NoJobScheduler(), oauth: (any OAuthTokenSource)? = nil,
         database: any ProviderDatabase = NoProviderDatabase()
     ) {
@@ -49,6 +54,7 @@ public struct ProviderContext: Sendable {
         self.publicBaseURL = publicBaseURL
         self.storedEvents = storedEvents
         self.requireAdmin = requireAdmin
+        self.refuseBlockedCaller = refuseBlockedCaller
         self.verification = verification
         self.jobs = jobs
         self.oauth = oauth ?? NoOAuthTokens(provider: providerID)

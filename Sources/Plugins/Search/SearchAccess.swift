@@ -6,10 +6,12 @@ struct SearchAccess: Sendable {
     /// Workspace id and token.
     let workspaceTokens: [(workspace: String, token: String)]
     let requireAdmin: @Sendable (Request) throws(HTTPError) -> Void
+    let refuseBlockedCaller: @Sendable (Request) throws(HTTPError) -> Void
 
     /// The workspace the caller is limited to, nil for the admin; 401/403 otherwise (admin failures
     /// go through the hub's admin gate, which audits them and rate-limits repeat offenders).
     func authorize(_ request: Request) throws(HTTPError) -> String? {
+        try refuseBlockedCaller(request)  // Before comparing: a blocked address may not keep guessing workspace tokens.
         if let header = request.headers["Authorization"], header.count > 7, header.prefix(7).lowercased() == "bearer " {
             let presented = String(header.dropFirst(7))
             var match: String?

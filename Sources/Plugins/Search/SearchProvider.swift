@@ -50,7 +50,7 @@ final class SearchProvider: Provider {
     init(context: ProviderContext) throws {
         let settings = context.settings
         isDisabled = try settings.bool("disabled") ?? false
-        access = SearchAccess(workspaceTokens: try SearchAccess.tokens(from: settings), requireAdmin: context.requireAdmin)
+        access = SearchAccess(workspaceTokens: try SearchAccess.tokens(from: settings), requireAdmin: context.requireAdmin, refuseBlockedCaller: context.refuseBlockedCaller)
         requireAdmin = context.requireAdmin
         let embedder: any Embedder
         if let url = try settings.string("embeddingsURL") {

@@ -77,6 +77,17 @@ struct MetricsTests {
         }
     }
 
+    @Test("An address blocked for failed authentications gets 429 even with the right METRICS_TOKEN: guessing it counts and stops like admin guesses")
+    func blockedAddressCannotGuessTheScrapeToken() async throws {
+        let environment = ["SLACK_SIGNING_SECRET": TestHub.slackSecret, "ADMIN_TOKEN": TestHub.adminToken, "METRICS_TOKEN": "scrape-token-1234"]
+        try await withHub(environment: environment) { (hub: TestHub) async throws in
+            for guess in 0..<10 {
+                #expect(try await hub.request("GET", "/metrics", headers: [("Authorization", "Bearer guess-\(guess)")]).status == 401)
+            }
+            #expect(try await hub.request("GET", "/metrics", headers: [("Authorization", "Bearer scrape-token-1234")]).status == 429)
+        }
+    }
+
     /// Every non-comment line is `name{labels} value` with a numeric value; every family has HELP and TYPE.
     static func checkWellFormed(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
         var typed: Set<String> = []

@@ -271,6 +271,12 @@ struct SearchTests {
             let delete = try await hub.request("DELETE", "/api/lancedb-search/documents/d3", headers: [("Authorization", "Bearer w1-token-0123456789abcdef")])
             #expect(delete.status == 404, "another workspace's document is not found")
             #expect(try await hub.search(["query": "revenue"]).status == 200, "the admin token sees everything")
+            // Wrong workspace tokens count as failed authentications: the 10th blocks the address, even for the right token.
+            for guess in 0..<10 {
+                let status = try await hub.search(["query": "revenue"], token: "guess-\(guess)-0123456789abcdef").status
+                #expect(status == 401 || status == 429)
+            }
+            #expect(try await hub.search(["query": "revenue"], token: "w1-token-0123456789abcdef").status == 429)
         }
     }
 
