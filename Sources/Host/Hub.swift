@@ -45,6 +45,8 @@ final class Hub: Sendable {
     let reloader: ConfigurationReloader
     private let readiness: Readiness
     private let jobShutdownDeadline: Double
+    /// Work started with the hub that shutdown cancels and waits for (the OAuth refresh sweep).
+    private let startupWork = Mutex<Task<Void, Never>?>(nil)
 
     /// Loads configuration, runs the security review, validates providers and routes, and opens storage.
     /// Throws `ConfigurationError` or `RouteConflictError` for configuration problems, and
@@ -249,6 +251,8 @@ final class Hub: Sendable {
         deliveryWorker.start()
         subscriptions.start()
         reloader.startWatching()
+        let oauth = oauth
+        startupWork.withLock { $0 = Task { await oauth.scheduleMissingRefreshes() } }
         readiness.isReady = true
         return port
     }
@@ -265,6 +269,12 @@ final class Hub: Sendable {
         jobWorkers.shutdown(deadline: jobShutdownDeadline)
         deliveryWorker.shutdown(deadline: jobShutdownDeadline - Double(System.monotonicNanoseconds() - start) / 1e9)
         subscriptions.shutdown()
+        if let work = startupWork.withLock({ $0 }) {
+            work.cancel()
+            let finished = DispatchSemaphore(value: 0)
+            Task { await work.value; finished.signal() }
+            finished.wait()  // Short: it stops at the next connection, and each step is one queued write.
+        }
         auditLog.close()  // First: its rows are committed through the event log's writer.
         eventLog.close()
     }

@@ -92,6 +92,54 @@ struct OAuthRefreshTests {
         }
     }
 
+    @Test(
+        "Tokens stored without their next refresh queued (a crash between the two commits) get it: from the old job's retry, or from the sweep at start",
+        arguments: [false, true])
+    func lostRefreshJobIsQueuedAgain(sweepFirst: Bool) async throws {
+        let start = 1_800_000_000.0
+        let clock = ManualClock(start)
+        try await OAuthFixture.withOAuthHub(.slack, clock: clock) { hub, fake in
+            _ = try await OAuthFixture.connect(hub, fake, .slack)
+            let oauth = hub.hub.oauth
+            let first = try #require(try await oauth.store.connections(status: .active).first)
+            // What the refresh job commits before it queues the next: the new tokens, generation + 1.
+            let grant = TokenGrant(accessToken: "xoxe-new", refreshToken: "xoxe-1-new", expiresIn: 3600, scope: nil)
+            let stored = try await oauth.store.storeRefresh(id: first.id, generation: first.generation, grant: grant, key: try await oauth.keyring.key(), now: oauth.now)
+            let second = try #require(stored)
+            func queuedGenerations() async throws -> [Double] {
+                try await Self.refreshJobs(hub, "slack").compactMap { $0.payload["generation"]?.numberValue }.sorted()
+            }
+            #expect(try await queuedGenerations() == [Double(first.generation)], "the crash: no job for the new generation")
+            if sweepFirst {
+                // The sweep at start queues the missing job.
+                await oauth.scheduleMissingRefreshes()
+                #expect(try await queuedGenerations().contains(Double(second.generation)))
+            }
+            // The old job's retry finds a newer generation and queues its refresh (once, whoever was first).
+            let payload: JSONValue = ["connection_id": .number(Double(first.id)), "generation": .number(Double(first.generation))]
+            #expect(try await oauth.refresh(payload) == .success)
+            await oauth.scheduleMissingRefreshes()
+            #expect(try await queuedGenerations().filter { $0 == Double(second.generation) }.count == 1)
+            #expect(fake.refreshCount == 0)
+        }
+    }
+
+    @Test("A token endpoint granting seconds-long tokens does not make the hub refresh in a loop: the next refresh is at least a minute away")
+    func refreshIsNeverSoonerThanAMinute() async throws {
+        let clock = ManualClock(1_800_000_000)
+        try await OAuthFixture.withOAuthHub(.slack, clock: clock) { hub, fake in
+            _ = try await OAuthFixture.connect(hub, fake, .slack)
+            let oauth = hub.hub.oauth
+            let connection = try #require(try await oauth.store.connections(status: .active).first)
+            let grant = TokenGrant(accessToken: "xoxe-short", refreshToken: "xoxe-1-short", expiresIn: 1, scope: nil)
+            let short = try #require(
+                try await oauth.store.storeRefresh(id: connection.id, generation: connection.generation, grant: grant, key: try await oauth.keyring.key(), now: oauth.now))
+            try await oauth.scheduleRefresh(short)
+            let job = try #require(try await Self.refreshJobs(hub, "slack").first { $0.payload["generation"]?.numberValue == Double(short.generation) })
+            #expect(job.runAt == Int64((1_800_000_000 + OAuthService.minimumRefreshDelay) * 1000))
+        }
+    }
+
     @Test("An expired access token that was not refreshed is a typed error, never a stale token")
     func expiredToken() async throws {
         let clock = ManualClock(1_800_000_000)

@@ -6,10 +6,26 @@ extension OAuthService {
     func scheduleRefresh(_ connection: OAuthConnection) async throws {
         guard let expiresAt = connection.expiresAt, connection.hasRefreshToken else { return }
         let lifetime = max(Double(expiresAt - now) / 1000, 0)
-        let runAt = Double(expiresAt) / 1000 - min(Self.refreshMargin, lifetime / 2)
+        // Not sooner than a minute from now: a token endpoint that grants seconds-long tokens must not
+        // make the hub refresh in a tight loop.
+        let runAt = max(Double(expiresAt) / 1000 - min(Self.refreshMargin, lifetime / 2), Double(now) / 1000 + Self.minimumRefreshDelay)
         try await jobQueue.enqueue(
             kind: Self.refreshKind(connection.provider), payload: ["connection_id": .number(Double(connection.id)), "generation": .number(Double(connection.generation))],
             runAt: runAt, idempotencyKey: "oauth-refresh-\(connection.id)-\(connection.generation)", maxAttempts: Self.refreshAttempts)
+    }
+
+    /// Queues the refresh of every active connection that has none (the job key makes this idempotent),
+    /// so a crash between storing a connection's tokens and queuing their refresh cannot leave it to
+    /// expire. Run at start; stops early when the task is cancelled.
+    func scheduleMissingRefreshes() async {
+        do {
+            for connection in try await store.connections(status: .active, limit: Int(Int32.max)) {
+                if Task.isCancelled { return }
+                try await scheduleRefresh(connection)
+            }
+        } catch {
+            logger.error("queuing the OAuth refreshes of active connections failed; they are queued again at the next start", [("error", "\(error)")])
+        }
     }
 
     /// The refresh job: a refused refresh marks the connection `needs_reauth` (audited) and ends the job;
@@ -20,8 +36,13 @@ extension OAuthService {
         else {
             return .fatal("the payload has no connection_id and generation")
         }
-        // Deleted, reconnected or refreshed since this job was queued, or already needing re-authorization: nothing to do.
-        guard let connection = try await store.connection(id: id), connection.generation == generation, connection.status == .active else { return .success }
+        // Deleted, reconnected or refreshed since this job was queued, or already needing re-authorization: nothing to do,
+        // but make sure a newer generation has its own job (queuing it may have failed after its tokens were stored).
+        guard let connection = try await store.connection(id: id), connection.status == .active else { return .success }
+        guard connection.generation == generation else {
+            try await scheduleRefresh(connection)  // Idempotent: the job key names the generation.
+            return .success
+        }
         let client = try client(connection.provider)
         let key = try await keyring.key()
         guard let sealed = try await store.sealedTokens(id: id).refresh else { return .success }

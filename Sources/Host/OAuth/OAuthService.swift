@@ -19,6 +19,8 @@ final class OAuthService: Sendable {
 
     /// Seconds before expiry a token is refreshed (at most half its lifetime).
     static let refreshMargin: Double = 300
+    /// The earliest a refresh is queued for, in seconds from now.
+    static let minimumRefreshDelay: Double = 60
     /// Attempts a refresh job gets. A transient failure (the provider unreachable, 5xx, …) is retried
     /// with the queue's backoff, at most an hour apart (its cap): 1,000 attempts keep trying for about
     /// six weeks, so an outage cannot leave a connection expired for good with nothing retrying it.
