@@ -181,6 +181,26 @@ struct JobWorkersTests {
         #expect(try await fixture.queue.job(id)?.state == .succeeded)
     }
 
+    @Test(
+        "A job whose lease expired while it still runs here (a clock jump, a stalled renewal) is not started a second time beside itself",
+        .timeLimit(.minutes(1)))
+    func expiredLeaseOfARunningJobIsNotClaimedByItsOwnProcess() async throws {
+        let fixture = try WorkerFixture()
+        defer { fixture.jobs.remove() }
+        let id = try await fixture.queue.enqueue(kind: "jobtest.run", payload: ["mode": "block", "key": "k"])
+        let generation = fixture.provider.started.generation
+        let workers = fixture.workers
+        let running = Task { try await workers.runDueJobs() }
+        await fixture.provider.started.wait(since: generation)
+        fixture.clock.advance(by: 61)  // Past the 60 s lease, not renewed.
+        #expect(try await workers.runDueJobs() == 0, "the running job is not claimed again (without the exclusion this blocks in a second run)")
+        #expect(try await fixture.queue.job(id)?.attempts == 1)
+        fixture.provider.release.ring()
+        #expect(try await running.value == 1)
+        #expect(try await fixture.queue.job(id)?.state == .succeeded)
+        #expect(fixture.provider.count("k") == 1)
+    }
+
     @Test("Crash: a restarted process completes every job a stopped-dead worker held, queued or running; the dead worker's late result is ignored")
     func crashAndRestart() async throws {
         let directory = try TemporaryDirectory.make()

@@ -68,28 +68,35 @@ final class JobQueue: Sendable {
 
     /// Claims up to `limit` due jobs for `owner`, leasing each for `lease` seconds: first jobs whose
     /// lease expired (their worker died), then queued jobs by priority and due time. `kinds` limits
-    /// the claim to kinds the caller can run (nil: any). An expired job that has used all its
-    /// attempts goes to `dead` instead, so a job that kills its worker cannot loop forever.
-    func claim(owner: String, limit: Int, lease: Double, kinds: Set<String>? = nil) async throws -> [JobRecord] {
+    /// the claim to kinds the caller can run (nil: any). `excluding` names jobs the caller is still
+    /// running: an expired lease (the clock jumped, a renewal stalled) must not start a job a second
+    /// time beside itself, since its finish, under the same owner, would be taken for the new claim's.
+    /// An expired job that has used all its attempts goes to `dead` instead, so a job that kills its
+    /// worker cannot loop forever.
+    func claim(owner: String, limit: Int, lease: Double, kinds: Set<String>? = nil, excluding: Set<Int64> = []) async throws -> [JobRecord] {
         let now = now
         let expires = now + Int64(lease * 1000)
         let kindsJSON = kinds.map { JSONValue.array($0.sorted().map(JSONValue.string)).jsonString }
+        let excludedJSON = JSONValue.array(excluding.sorted().map { .number(Double($0)) }).jsonString
         return try await database.groupedWrite { connection in
             var claimed: [JobRecord] = []
             for sql in [
                 """
                 SELECT id, attempts >= max_attempts FROM jobs WHERE state = 'running' AND lease_expires_at <= ?1
-                AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2))) ORDER BY lease_expires_at, id LIMIT ?3
+                AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2))) AND id NOT IN (SELECT value FROM json_each(?4))
+                ORDER BY lease_expires_at, id LIMIT ?3
                 """,
                 """
                 SELECT id, 0 FROM jobs WHERE state = 'queued' AND run_at <= ?1
-                AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2))) ORDER BY priority DESC, run_at, id LIMIT ?3
+                AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2))) AND id NOT IN (SELECT value FROM json_each(?4))
+                ORDER BY priority DESC, run_at, id LIMIT ?3
                 """,
             ] where claimed.count < limit {
                 let select = try connection.prepare(sql)
                 try select.bind(1, now)
                 try select.bind(2, kindsJSON)
                 try select.bind(3, Int64(limit - claimed.count))
+                try select.bind(4, excludedJSON)
                 var candidates: [(id: Int64, exhausted: Bool)] = []
                 while try select.step() { candidates.append((select.int64(0), select.int64(1) != 0)) }
                 select.reset()

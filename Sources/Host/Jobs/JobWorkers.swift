@@ -194,7 +194,8 @@ final class JobWorkers: Sendable {
 
     private func claim(limit: Int) async throws -> [JobRecord] {
         let claimable = Set(kinds.values.filter { isEnabled($0.providerID) }.map(\.kind.name))
-        let jobs = try await queue.claim(owner: owner, limit: limit, lease: configuration.lease, kinds: claimable)
+        let running = state.withLock { $0.running }
+        let jobs = try await queue.claim(owner: owner, limit: limit, lease: configuration.lease, kinds: claimable, excluding: running)
         state.withLock { state in
             for job in jobs { state.running.insert(job.id) }
         }
