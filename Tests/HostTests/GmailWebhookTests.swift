@@ -248,6 +248,13 @@ struct GmailWebhookTests {
             let refused = try await hub.request("POST", Self.path, headers: GooglePush.bearer(other), body: GooglePush.envelope())
             #expect(refused.status == 401)
         }
+        // With ?token= in the push URL, Pub/Sub's default audience is that whole URL: no default here, a clear setup error instead.
+        try await withGmailHub(clock: ManualClock(Self.now), environment: environment, plugins: { $0.plugins(["verificationToken": "s3cret-push-token"], audience: nil) }) {
+            hub, _ in
+            let response = try await hub.request("POST", Self.path + "?token=s3cret-push-token", body: GooglePush.envelope())
+            #expect(response.status == 503)
+            #expect(try response.json()["detail"]?.stringValue?.contains("set 'audience'") == true)
+        }
     }
 
     @Test("A key set URL must be https, or http to localhost; jwksURL and jwksFile exclude each other", arguments: [

@@ -63,7 +63,7 @@ public final class GmailProvider: Provider {
         } else {
             pushToken = GooglePushToken(
                 keys: JWKSCache(source: try Self.keySource(settings), http: context.http, clock: context.clock, logger: context.logger.labelled("gmail.jwks")),
-                audience: try Self.audience(settings, publicBaseURL: context.publicBaseURL),
+                audience: try Self.audience(settings, publicBaseURL: context.publicBaseURL, hasVerificationToken: verificationToken != nil),
                 serviceAccountEmail: try settings.required("serviceAccountEmail"),
                 clock: context.clock)
         }
@@ -91,8 +91,15 @@ public final class GmailProvider: Provider {
         return ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
     }
 
-    private static func audience(_ settings: ProviderSettings, publicBaseURL: String?) throws(ProviderSetupError) -> String {
+    private static func audience(_ settings: ProviderSettings, publicBaseURL: String?, hasVerificationToken: Bool) throws(ProviderSetupError) -> String {
         if let audience = try settings.string("audience"), !audience.isEmpty { return audience }
+        // Pub/Sub's own default audience is the whole push URL, `?token=` included; the default below
+        // would refuse every push. Make the operator say which audience the subscription uses.
+        guard !hasVerificationToken else {
+            throw ProviderSetupError(
+                "with 'verificationToken' set, set 'audience' (or GMAIL_PUSH_AUDIENCE) too, to the push subscription's audience: a subscription without one uses its whole push URL, ?token= included"
+            )
+        }
         guard var base = publicBaseURL, !base.isEmpty else {
             throw ProviderSetupError(
                 "missing setting 'audience' (set it, or GMAIL_PUSH_AUDIENCE, to the push subscription's audience; or configure the hub's public URL so it defaults to <public URL>\(path))"
