@@ -209,12 +209,28 @@ struct AuditAndAdminTests {
         clock.advance(by: 20)
         #expect(limiter.retryAfter("a") == 40)
         #expect(!limiter.recordFailure("b"))
-        for _ in 0..<5 { _ = limiter.recordFailure("c") }
-        #expect(limiter.retryAfter("c") == nil, "a full table tracks no new address")
+        // The table is full: new addresses count together, and block together.
+        #expect(!limiter.recordFailure("c") && !limiter.recordFailure("d"))
+        #expect(limiter.retryAfter("c") == nil)
+        #expect(limiter.recordFailure("e"), "the third failure of untracked addresses reaches the limit")
+        #expect(limiter.retryAfter("c") == 60 && limiter.retryAfter("f") == 60, "every untracked address is blocked (the overflow window began now)")
+        #expect(limiter.retryAfter("b") == nil, "a tracked address keeps its own count")
         clock.advance(by: 60)
-        #expect(limiter.retryAfter("a") == nil)
+        #expect(limiter.retryAfter("a") == nil && limiter.retryAfter("c") == nil)
         for _ in 0..<3 { _ = limiter.recordFailure("c") }
-        #expect(limiter.retryAfter("c") != nil, "finished windows were swept")
+        #expect(limiter.retryAfter("c") != nil && limiter.retryAfter("d") == nil, "finished windows were swept: c is tracked on its own")
+    }
+
+    @Test("IPv6 failures count by /64; IPv4-mapped addresses as their IPv4 address")
+    func limiterCountsIPv6ByNetwork() {
+        let limiter = FailureRateLimiter(limit: 3, windowSeconds: 60, clock: ManualClock(1_000))
+        for host in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"] { _ = limiter.recordFailure(host) }
+        #expect(limiter.retryAfter("2001:db8:1:2::abcd") != nil, "another address of the same /64")
+        #expect(limiter.retryAfter("2001:db8:1:3::1") == nil, "the next /64")
+        for _ in 0..<3 { _ = limiter.recordFailure("::ffff:192.0.2.7") }
+        #expect(limiter.retryAfter("192.0.2.7") != nil)
+        #expect(ClientAddress.limitKey("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64")
+        #expect(ClientAddress.limitKey("192.0.2.1") == "192.0.2.1")
     }
 }
 

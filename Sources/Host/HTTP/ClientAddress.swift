@@ -52,6 +52,21 @@ struct ClientAddress: Sendable {
         return nil
     }
 
+    /// What one client is counted as when failures are limited: an IPv6 address by its /64 (one host
+    /// or site usually holds a whole /64, so counting each address would let it guess on from 2⁶⁴ of
+    /// them), an IPv4-mapped one as its IPv4 address, any other text as it is.
+    static func limitKey(_ address: String) -> String {
+        var v6 = in6_addr()
+        guard address.contains(":"), inet_pton(AF_INET6, address, &v6) == 1 else { return address }
+        return withUnsafeMutableBytes(of: &v6) { bytes in
+            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+                return "\(bytes[12]).\(bytes[13]).\(bytes[14]).\(bytes[15])"
+            }
+            for index in 8..<16 { bytes[index] = 0 }
+            return (presentation(AF_INET6, bytes.baseAddress!) ?? address) + "/64"
+        }
+    }
+
     private static func presentation(_ family: Int32, _ address: UnsafeRawPointer) -> String? {
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         guard inet_ntop(family, address, &buffer, socklen_t(buffer.count)) != nil else { return nil }
