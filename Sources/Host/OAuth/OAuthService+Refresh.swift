@@ -38,14 +38,14 @@ extension OAuthService {
         }
         // Deleted, reconnected or refreshed since this job was queued, or already needing re-authorization: nothing to do,
         // but make sure a newer generation has its own job (queuing it may have failed after its tokens were stored).
-        guard let connection = try await store.connection(id: id), connection.status == .active else { return .success }
+        guard let (connection, sealed) = try await store.connectionAndRefreshToken(id: id), connection.status == .active else { return .success }
         guard connection.generation == generation else {
             try await scheduleRefresh(connection)  // Idempotent: the job key names the generation.
             return .success
         }
         let client = try client(connection.provider)
         let key = try await keyring.key()
-        guard let sealed = try await store.sealedTokens(id: id).refresh else { return .success }
+        guard let sealed else { return .success }
         let refreshToken = try SecretStore.open(sealed, with: key)
         let metadata = [("provider", connection.provider), ("user", connection.userID), ("connection", "\(id)")]
         do {

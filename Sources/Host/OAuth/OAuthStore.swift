@@ -284,6 +284,16 @@ struct OAuthStore: Sendable {
         }
     }
 
+    /// The connection `id` and its sealed refresh token, read in one step on the writer, so no
+    /// reconnect can land between them (a refresh must use the token of the generation it read).
+    func connectionAndRefreshToken(id: Int64) async throws -> (connection: OAuthConnection, refresh: SecretStore.SealedSecret?)? {
+        try await database.write { connection in
+            guard let record = try Self.connection(id: id, on: connection) else { return nil }
+            let name = OAuthConnection.refreshTokenName(id)
+            return (record, try SecretStore(connection: connection).sealedSecrets(named: [name])[name])
+        }
+    }
+
     /// The sealed access and refresh tokens of connection `id`.
     func sealedTokens(id: Int64) async throws -> (access: SecretStore.SealedSecret?, refresh: SecretStore.SealedSecret?) {
         try await database.write { connection in
