@@ -375,7 +375,7 @@ fi
   echo
   echo "Ingest benchmark $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, keep-alive, 127.0.0.1,$([ "$ROUNDS" -gt 1 ] && echo " $ROUNDS rounds (median round shown),")"
   echo "$EVENTS unique signed Slack events per peer, $IDS event ids ($(cat "$out/meta.txt" | sed -n 's/^commit: //p'))"
-  [[ " $PEERS " == *" hub "* ]] && echo "hub data dir on $(stat -f -c %T "$hub_data") ($(df --output=source "$hub_data" | tail -1))"
+  [[ " $PEERS " == *" hub "* ]] && echo "hub data dir on $(df --output=fstype,source "$hub_data" | tail -1 | tr -s " ")"
   echo
   printf '%-22s %10s %9s %9s %9s %8s %7s %8s %7s %11s %11s %12s\n' peer req/s p50_ms p99_ms max_ms non-2xx wrapped sock_err vs_nginx srv_us/req wrk_us/req disk_KiB/req
   for peer in $PEERS; do
