@@ -49,13 +49,13 @@ final class ForwardingTable: Sendable {
         return Change(
             added: after.keys.filter { before[$0] == nil }.sorted(),
             removed: before.keys.filter { after[$0] == nil }.sorted(),
-            modified: after.compactMap { id, target in before[id].map { $0 == target ? nil : id } ?? nil }.sorted())
+            modified: after.filter { id, target in before[id].map { $0 != target } ?? false }.keys.sorted())
     }
 }
 
 extension ForwardingTarget: Equatable {
-    /// Equal when the destination and the signing key are: a new value behind an unchanged `env:` or
-    /// `secret:` reference is a change. (Keys are compared in constant time, as every secret is.)
+    /// Equal when the destination (its configuration, references included) and the resolved signing
+    /// key are. (Keys are compared in constant time, as every secret is.)
     static func == (lhs: ForwardingTarget, rhs: ForwardingTarget) -> Bool {
         lhs.destination == rhs.destination && ConstantTime.equals(lhs.signature.key, rhs.signature.key)
     }
