@@ -138,6 +138,21 @@ final class DeliveryStore: Sendable {
         return outcome
     }
 
+    /// Makes every pending delivery of `destination` that waits for a retry due now (its address or
+    /// key changed, so the wait earned by the old one no longer applies); returns how many.
+    @discardableResult
+    func retryNow(destination: String) async throws -> Int {
+        let now = now
+        return try await database.groupedWrite { connection in
+            let update = try connection.prepare(
+                "UPDATE deliveries SET next_attempt_at = ?1, updated_at = ?1 WHERE destination = ?2 AND state = 'pending' AND next_attempt_at > ?1")
+            try update.bind(1, now)
+            try update.bind(2, destination)
+            try update.run()
+            return connection.changes
+        }
+    }
+
     /// Deletes delivered deliveries last updated `age` seconds ago or earlier, with their attempts
     /// (ON DELETE CASCADE; dead and pending ones stay), `batch` per grouped write. Returns how many.
     @discardableResult

@@ -105,10 +105,19 @@ final class DeliveryWorker: Sendable {
     /// only while none runs for it: a modified destination's old lane ends first (it sees it is no
     /// longer current and rings ``recheck``), then its new one starts.
     private func superviseLanes(in group: inout TaskGroup<Void>) async {
+        var started: [String: ForwardingTarget] = [:]  // The target each id's lane last ran with.
         while true {
             let (tableGeneration, recheckGeneration) = (table.changed.generation, recheck.generation)  // Before looking, so no ring is missed.
             guard !isStopping && !Task.isCancelled else { return }
             for target in table.current where lanes.withLock({ $0.insert(target.destination.id).inserted }) {
+                let id = target.destination.id
+                if let previous = started[id], previous != target {
+                    // A new address or key: the backoff the old one earned does not apply to it.
+                    do { try await store.retryNow(destination: id) } catch {
+                        logger.error("could not make a modified destination's waiting deliveries due now", [("destination", id), ("error", "\(error)")])
+                    }
+                }
+                started[id] = target
                 group.addTask { await self.lane(target) }
             }
             await table.changed.wait(since: tableGeneration, or: recheck, since: recheckGeneration)

@@ -80,6 +80,25 @@ struct DestinationReloadTests {
         await receiver.stop()
     }
 
+    @Test("A destination whose address is fixed by a reload retries at once, not after the backoff the broken address earned")
+    func modifiedDestinationRetriesAtOnce() async throws {
+        let refusing = try RefusingPort()
+        let receiver = try ScriptedDestination()
+        let slowRetries: (inout HubOptions) -> Void = { options in
+            options.deliveries.retryBase = 3600
+            options.deliveries.retryCap = 3600
+        }
+        try await Forwarding.withHub(destinations: [Forwarding.destination("crm", url: "http://127.0.0.1:\(refusing.port)/hooks")], configure: slowRetries) { hub in
+            let event = try await Forwarding.sendSlackEvent(hub)
+            _ = try await Forwarding.deliveries(hub) { $0.first.map { $0.attempts >= 1 } ?? false }
+            #expect(try Self.reload(hub, destinations: [Forwarding.destination("crm", url: receiver.url)]) == nil)
+            #expect(try await receiver.waitForRequests(1, timeout: 20).map(Forwarding.eventID) == [event], "not an hour later")
+            let records = try await Forwarding.deliveries(hub) { $0.first?.state == .delivered }
+            #expect(records.first?.attempts == 2)
+        }
+        await receiver.stop()
+    }
+
     @Test("A reload whose destination secret does not resolve changes nothing: the running destinations stay, the error is audited")
     func unresolvableSecretKeepsTheRunningOnes() async throws {
         let receiver = try ScriptedDestination()
