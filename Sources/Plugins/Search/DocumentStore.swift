@@ -50,6 +50,15 @@ struct DocumentStore: Sendable {
         return results.compactMap { rows in rows.count == 1 && rows[0].count == 1 ? rows[0][0].integerValue : nil }
     }
 
+    /// Those of `ids` stored with a workspace other than `workspace` (or none).
+    func ids(_ ids: [String], outside workspace: String) async throws -> [String] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await database.read(
+            "SELECT id FROM search_documents WHERE workspace_id IS NOT ? AND id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ",")))",
+            [.text(workspace)] + ids.map { .text($0) })
+        return rows.compactMap { $0.first?.textValue }
+    }
+
     /// Deletes document `id` (and its FTS row and tags); returns its row, nil when there was none.
     /// With `workspace`, only a document of that workspace is deleted.
     func delete(id: String, workspace: String?) async throws -> Int64? {

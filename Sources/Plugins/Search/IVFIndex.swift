@@ -25,6 +25,8 @@ struct IVFIndex: Sendable {
     static func build(_ snapshot: VectorSnapshot, lists requested: Int? = nil, iterations: Int = 10, seed: UInt64 = 0x5EED) -> IVFIndex {
         let live = (0..<snapshot.count).filter { !snapshot.isDead($0) }
         let dimensions = snapshot.dimensions
+        // Every row deleted (or none yet): no lists; rows added later are scanned exactly.
+        guard !live.isEmpty else { return IVFIndex(dimensions: dimensions, centroids: [], lists: [], indexedCount: snapshot.count) }
         let listCount = max(1, min(requested ?? Int(Double(live.count).squareRoot()), live.count))
         var generator = SplitMix64(seed: seed)
         var sample = live

@@ -61,11 +61,18 @@ final class SearchIndex: Sendable {
     func existingCollection(_ embedder: String) -> VectorCollection? { collections.withLock { $0[embedder] } }
 
     /// Stores and indexes `documents` (embedding those without a client vector); returns their ids.
-    func upsert(_ documents: [SearchDocument], now: Double) async throws -> [String] {
+    /// A caller limited to `workspace` may not replace a document of another workspace (403, nothing
+    /// written); the check and the write are one step, as writes run one at a time.
+    func upsert(_ documents: [SearchDocument], now: Double, limitedTo workspace: String? = nil) async throws -> [String] {
         try await ready()
         // Embedded before the write begins: searches wait for writes, never for an embeddings endpoint.
         let indexed = try await embed(documents)
-        try await writes.write { try await commit(indexed, now: now) }
+        try await writes.write {
+            if let workspace, let foreign = try await store.ids(documents.map(\.id), outside: workspace).first {
+                throw HTTPError(status: 403, error: "forbidden", detail: "document '\(foreign)' belongs to another workspace; this token is limited to '\(workspace)'")
+            }
+            try await commit(indexed, now: now)
+        }
         return documents.map(\.id)
     }
 
@@ -91,8 +98,12 @@ final class SearchIndex: Sendable {
     /// Stores `indexed` in SQLite, then adds the vectors to memory.
     private func commit(_ indexed: [DocumentStore.Indexed], now: Double) async throws {
         let seqs = try await store.upsert(indexed, now: now)
+        let all = collections.withLock { $0 }
         for (item, seq) in zip(indexed, seqs) {
             let document = item.document
+            // A document indexed by another embedder before (a client vector then, none now, or the
+            // reverse) leaves that collection: one live vector per document.
+            for (embedder, other) in all where embedder != item.embedder { other.remove(seq: seq) }
             collection(item.embedder, dimensions: item.vector.count)?.upsert(
                 item.vector,
                 entry: VectorEntry(

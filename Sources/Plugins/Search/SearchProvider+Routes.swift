@@ -49,7 +49,7 @@ extension SearchProvider {
             }
         }
         do {
-            let ids = try await index.upsert(documents, now: now)
+            let ids = try await index.upsert(documents, now: now, limitedTo: workspace)
             return .json(["success": true, "upserted": .number(Double(ids.count)), "ids": .array(ids.map { .string($0) })])
         } catch let error as EmbedderError {
             throw Self.embedderUnavailable(error)

@@ -1,25 +1,28 @@
 import Synchronization
 
-/// Lets a search wait for the index writes that began before it.
+/// Runs index writes one at a time, in the order they began, and lets a search wait for the writes
+/// that began before it.
 ///
 /// A write commits to SQLite (where keyword search sees it at once) and only then updates the
 /// vectors in memory. Without the barrier, a client that found a new document by keyword could
 /// miss it by vector search moments later. A search that first waits here sees every write whose
-/// commit any earlier answer reflected.
+/// commit any earlier answer reflected. Writes run one at a time so the vectors in memory change in
+/// the order SQLite committed: two concurrent writes of one id could otherwise leave memory holding
+/// the one SQLite replaced.
 final class WriteBarrier: Sendable {
     private struct State {
         var next: UInt64 = 0
         var active: Set<UInt64> = []
-        /// Searches waiting until every write numbered below `mark` has ended.
+        /// Searches and writes waiting until every write numbered below `mark` has ended.
         var waiters: [(mark: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     private let state = Mutex(State())
 
-    /// Searches now waiting (what a test observes before it ends a write).
-    var waitingSearches: Int { state.withLock { $0.waiters.count } }
+    /// Searches and writes now waiting for earlier writes (what a test observes before it ends a write).
+    var waiting: Int { state.withLock { $0.waiters.count } }
 
-    /// Runs `body` as one write that later searches wait for.
+    /// Runs `body` as one write, once every write begun before it has ended; later searches wait for it.
     func write<T>(_ body: () async throws -> T) async throws -> T {
         let ticket = state.withLock { state in
             defer { state.next += 1 }
@@ -27,6 +30,7 @@ final class WriteBarrier: Sendable {
             return state.next
         }
         defer { end(ticket) }
+        await waitForWrites(below: ticket)
         return try await body()
     }
 
@@ -34,6 +38,11 @@ final class WriteBarrier: Sendable {
     func waitForEarlierWrites() async {
         // Every write in progress has a ticket below `next`.
         guard let mark = state.withLock({ $0.active.isEmpty ? nil : $0.next }) else { return }
+        await waitForWrites(below: mark)
+    }
+
+    /// Returns once no write with a ticket below `mark` is in progress.
+    private func waitForWrites(below mark: UInt64) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { state in
                 guard Self.writesInProgress(below: mark, in: state) else { return true }

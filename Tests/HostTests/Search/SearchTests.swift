@@ -280,6 +280,51 @@ struct SearchTests {
         }
     }
 
+    @Test("A workspace token cannot replace another workspace's document (403, the document intact), nor an unscoped one")
+    func workspaceTokenCannotOverwrite() async throws {
+        let plugins = #"{"providers": {"search": {"enabled": true, "settings": {"workspaceTokens": {"W1": "env:W1_SEARCH_TOKEN"}}}}}"#
+        try await withHub(plugins: plugins, environment: ["ADMIN_TOKEN": TestHub.adminToken, "W1_SEARCH_TOKEN": "w1-token-0123456789abcdef"]) { hub throws in
+            #expect(try await hub.upsert(["id": "plan", "title": "merger plan", "content": "contoso merger", "workspace_id": "W2"]).status == 200)
+            #expect(try await hub.upsert(["id": "shared", "title": "admin note"]).status == 200)
+            for id in ["plan", "shared"] {
+                let attempt = try await hub.upsert(["documents": [["id": "mine", "title": "fine"], ["id": .string(id), "title": "replaced by W1"]]], token: "w1-token-0123456789abcdef")
+                #expect(attempt.status == 403, "\(id)")
+            }
+            let found = try await hub.search(["query": "contoso merger", "search_type": "keyword", "workspace_id": "W2"]).json()["results"]?.arrayValue ?? []
+            #expect(found.map { $0["title"] } == ["merger plan"])
+            #expect(try await hub.searchIDs(["query": "fine", "search_type": "keyword"]).isEmpty, "the refused batch wrote nothing")
+            #expect(try await hub.upsert(["id": "mine", "title": "fine"], token: "w1-token-0123456789abcdef").status == 200)
+            #expect(try await hub.upsert(["id": "mine", "title": "still mine"], token: "w1-token-0123456789abcdef").status == 200, "its own document it may replace")
+        }
+    }
+
+    @Test("A document that changes embedder leaves its old collection: a client-vector search no longer finds it")
+    func embedderChangeDropsTheOldVector() async throws {
+        try await withHub(plugins: TestHub.searchPlugins) { hub throws in
+            var near = [JSONValue](repeating: 0, count: 384)
+            near[0] = 1
+            #expect(try await hub.upsert(["id": "shared", "title": "first", "vector": .array(near), "workspace_id": "W1"]).status == 200)
+            #expect(try await hub.searchIDs(["query": "", "search_type": "semantic", "vector": .array(near)]) == ["shared"])
+            #expect(try await hub.upsert(["id": "shared", "title": "salary bands", "content": "confidential", "workspace_id": "W2"]).status == 200)
+            #expect(try await hub.searchIDs(["query": "", "search_type": "semantic", "vector": .array(near)]).isEmpty)
+            #expect(try await hub.searchIDs(["query": "", "search_type": "semantic", "vector": .array(near), "workspace_id": "W1"]).isEmpty)
+        }
+    }
+
+    @Test("Building the IVF index of a collection whose every vector was deleted answers 200 (it crashed the hub)")
+    func ivfBuildWithNoLiveVectors() async throws {
+        try await withHub(plugins: TestHub.searchPlugins) { hub throws in
+            var near = [JSONValue](repeating: 0, count: 384)
+            near[0] = 1
+            #expect(try await hub.upsert(["id": "v1", "title": "near", "vector": .array(near)]).status == 200)
+            #expect(try await hub.request("DELETE", "/api/lancedb-search/documents/v1", headers: [("Authorization", "Bearer \(TestHub.adminToken)")]).status == 200)
+            let built = try await hub.request("POST", "/api/lancedb-search/index", headers: [("Authorization", "Bearer \(TestHub.adminToken)")], body: [])
+            #expect(built.status == 200)
+            #expect(try await hub.upsert(["id": "v2", "title": "again", "vector": .array(near)]).status == 200)
+            #expect(try await hub.searchIDs(["query": "", "search_type": "semantic", "vector": .array(near)]) == ["v2"], "rows added after the empty build are found")
+        }
+    }
+
     @Test("Client vectors of the right dimension are searchable by a client query vector; never mixed with the embedder's")
     func clientVectors() async throws {
         try await withHub(plugins: TestHub.searchPlugins) { hub throws in

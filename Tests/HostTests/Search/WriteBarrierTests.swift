@@ -22,16 +22,37 @@ struct WriteBarrierTests {
             await barrier.waitForEarlierWrites()
             log.append("search")
         }
-        while barrier.waitingSearches == 0, log.entries.isEmpty { await Task.yield() }  // Waiting, or (wrongly) done.
+        while barrier.waiting == 0, log.entries.isEmpty { await Task.yield() }  // Waiting, or (wrongly) done.
         let secondWrite = Task { try await barrier.write { await second.pass() } }
-        await Blocking.runNonThrowing { second.started.wait() }
+        while barrier.waiting < 2 { await Task.yield() }  // The second write waits behind the first too.
         first.open()
-        await search.value  // Returns although the second write, begun after the search, still runs.
+        await search.value  // Returns although the second write, begun after the search, now runs.
+        await Blocking.runNonThrowing { second.started.wait() }
         #expect(log.entries == ["first write ended", "search"])
         second.open()
         try await firstWrite.value
         try await secondWrite.value
-        #expect(barrier.waitingSearches == 0)
+        #expect(barrier.waiting == 0)
+    }
+
+    @Test("Writes run one at a time, in the order they began (so memory changes in SQLite's commit order)", .timeLimit(.minutes(1)))
+    func writesRunInOrder() async throws {
+        let barrier = WriteBarrier()
+        let log = EventOrder()
+        let first = Gate()
+        let firstWrite = Task {
+            try await barrier.write {
+                await first.pass()
+                log.append("first ended")
+            }
+        }
+        await Blocking.runNonThrowing { first.started.wait() }
+        let secondWrite = Task { try await barrier.write { log.append("second began") } }
+        while barrier.waiting == 0 { await Task.yield() }  // Queued behind the first (without the ordering it never waits: time limit).
+        first.open()
+        try await firstWrite.value
+        try await secondWrite.value
+        #expect(log.entries == ["first ended", "second began"])
     }
 
     @Test("A write that throws still ends, so searches do not wait for it forever", .timeLimit(.minutes(1)))
