@@ -23,6 +23,8 @@ struct HTTPServerTests {
         BadRequest(name: "unsupported transfer coding", raw: "POST /api/webhooks/slack HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", status: 501),
         BadRequest(name: "invalid chunk size", raw: "POST /api/webhooks/slack HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", status: 400),
         BadRequest(name: "overflowing chunk size", raw: "POST /api/webhooks/slack HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n", status: 400),
+        BadRequest(name: "unterminated quoted chunk extension", raw: "POST /api/webhooks/slack HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;a=\"x\r\nabc\r\n0\r\n\r\n", status: 400),
+        BadRequest(name: "chunk size followed by text that is no extension", raw: "POST /api/webhooks/slack HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3 junk\r\nabc\r\n0\r\n\r\n", status: 400),
         BadRequest(name: "HTTP/1.1 without Host", raw: "GET /healthz HTTP/1.1\r\n\r\n", status: 400),
         BadRequest(name: "two Host fields", raw: "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", status: 400),
         BadRequest(name: "whitespace before colon", raw: "GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n", status: 400),
@@ -93,6 +95,25 @@ struct HTTPServerTests {
             #expect(response.status == 200)
             #expect(try await hub.storedEvents().first?["external_id"] == "EvCHUNKED")
         }
+    }
+
+    @Test("Chunk extensions follow RFC 9112's grammar: names are tokens, values tokens or quoted strings")
+    func chunkExtensionGrammar() {
+        for valid in [";a", ";a=b", " ; a = b", ";a=\"x y\";b", ";a=\"q\\\"uote\"", ";a;b=c ", "\t;a"] {
+            #expect(ChunkedDecoder.isValidExtensionList(Array(valid.utf8)), "\(valid)")
+        }
+        for invalid in [" ", "junk", ";", ";=b", ";a=", ";a=\"open", ";a=b c", ";a=\"x\"y", ";a b", ";a=(b)"] {
+            #expect(!ChunkedDecoder.isValidExtensionList(Array(invalid.utf8)), "\(invalid)")
+        }
+    }
+
+    @Test("A connection gives back the room a large body needed even when the next request's first bytes are already buffered")
+    func largeBufferIsReleased() {
+        let connection = Connection(fd: -1, id: 1, remoteAddress: "")
+        connection.inbound = [UInt8](repeating: 0x61, count: 1 << 20) + Array("G".utf8)
+        connection.consumeInbound(1 << 20)
+        #expect(connection.inbound == Array("G".utf8))
+        #expect(connection.inbound.capacity <= Connection.keptCapacity)
     }
 
     @Test("Pipelined requests are answered in order on one connection")

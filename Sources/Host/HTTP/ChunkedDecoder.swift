@@ -11,7 +11,8 @@ struct ChunkedDecoder {
     private var state = State.size
     private var size = 0
     private var sizeDigits = 0
-    private var extensionBytes = 0
+    /// The chunk extensions of the size line being read (after the size), checked at its end.
+    private var extensions: [UInt8] = []
     private var trailerLine: [UInt8] = []
     private var trailerBytes = 0
     private var trailerCount = 0
@@ -46,6 +47,7 @@ struct ChunkedDecoder {
                     guard sizeDigits <= 15 else { throw .badRequest("chunk size too long") }
                     size = size << 4 | digit
                 } else if sizeDigits > 0 && (byte == UInt8(ascii: ";") || byte == HTTPGrammar.space || byte == HTTPGrammar.tab) {
+                    extensions.append(byte)
                     state = .chunkExtension
                 } else if sizeDigits > 0 && byte == HTTPGrammar.cr {
                     state = .sizeLF
@@ -54,11 +56,12 @@ struct ChunkedDecoder {
                 }
             case .chunkExtension:
                 if byte == HTTPGrammar.cr {
+                    guard Self.isValidExtensionList(extensions) else { throw .badRequest("malformed chunk extension") }
                     state = .sizeLF
                 } else {
-                    extensionBytes += 1
-                    guard extensionBytes <= Self.maxExtensionBytes else { throw .badRequest("chunk extension too long") }
+                    guard extensions.count < Self.maxExtensionBytes else { throw .badRequest("chunk extension too long") }
                     guard HTTPGrammar.isFieldValue(byte) else { throw .badRequest("invalid character in a chunk extension") }
+                    extensions.append(byte)
                 }
             case .sizeLF:
                 guard byte == HTTPGrammar.lf else { throw .badRequest("chunk size line does not end in CRLF") }
@@ -72,7 +75,7 @@ struct ChunkedDecoder {
                 }
                 size = 0
                 sizeDigits = 0
-                extensionBytes = 0
+                extensions.removeAll(keepingCapacity: true)
             case .data(let remaining):
                 let take = min(remaining, bytes.count - index)
                 body.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<(index + take)]))
@@ -122,6 +125,52 @@ struct ChunkedDecoder {
         trailerBytes += 1
         guard trailerBytes <= maxTrailerBytes else { throw .headerTooLarge("the trailer section is too large") }
         trailerLine.append(byte)
+    }
+
+    /// RFC 9112 §7.1.1: `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )` with names
+    /// tokens, and at least one extension (whitespace alone after the size is not allowed). llhttp is
+    /// as strict; a lenient parser and a strict one in front of it could otherwise disagree on the body.
+    static func isValidExtensionList(_ bytes: [UInt8]) -> Bool {
+        var index = 0
+        func skipWhitespace() { while index < bytes.count, bytes[index] == HTTPGrammar.space || bytes[index] == HTTPGrammar.tab { index += 1 } }
+        func token() -> Bool {
+            let start = index
+            while index < bytes.count, HTTPGrammar.isToken(bytes[index]) { index += 1 }
+            return index > start
+        }
+        func quotedString() -> Bool {
+            index += 1  // The opening quote.
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                if byte == UInt8(ascii: "\"") { return true }
+                if byte == UInt8(ascii: "\\") {
+                    guard index < bytes.count, HTTPGrammar.isFieldValue(bytes[index]) else { return false }
+                    index += 1
+                }
+            }
+            return false  // Never closed.
+        }
+        var sawExtension = false
+        while true {
+            skipWhitespace()
+            if index == bytes.count { return sawExtension }
+            guard bytes[index] == UInt8(ascii: ";") else { return false }
+            index += 1
+            skipWhitespace()
+            guard token() else { return false }
+            let afterName = index
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "=") {
+                index += 1
+                skipWhitespace()
+                guard index < bytes.count else { return false }
+                guard bytes[index] == UInt8(ascii: "\"") ? quotedString() : token() else { return false }
+            } else {
+                index = afterName
+            }
+            sawExtension = true
+        }
     }
 
     private static func hexValue(_ byte: UInt8) -> Int? {

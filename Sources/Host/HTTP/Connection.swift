@@ -48,13 +48,18 @@ final class Connection {
         self.remoteAddress = remoteAddress
     }
 
-    /// Drops consumed bytes, and the buffer's capacity too when it is empty, so idle connections stay small.
+    /// Drops consumed bytes, and the buffer's capacity too when it is empty or large, so no connection
+    /// keeps the room a big body needed: a client that always leaves a byte of its next request behind
+    /// would otherwise hold it for as long as it keeps the connection busy.
     func consumeInbound(_ count: Int) {
         if count >= inbound.count {
             inbound = []
         } else if count > 0 {
-            inbound.removeFirst(count)
+            if inbound.capacity > Self.keptCapacity { inbound = Array(inbound[count...]) } else { inbound.removeFirst(count) }
         }
         headScanOffset = 0
     }
+
+    /// The most buffer capacity a connection keeps once what filled it is consumed.
+    static let keptCapacity = 64 * 1024
 }
