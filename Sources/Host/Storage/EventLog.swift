@@ -57,6 +57,9 @@ final class EventLog: Sendable {
         var closed = false
     }
 
+    /// Appends and grouped writes queued for the writer's next batch (what a test waits for).
+    var queuedWrites: Int { queue.withLock { $0.pending.count + $0.grouped.count } }
+
     /// Rings after every commit that stored new events, so subscriptions read them without polling.
     let committed = Doorbell()
     private let queue = Mutex(Queue())
@@ -292,7 +295,13 @@ final class EventLog: Sendable {
         var answers: [@Sendable (Bool) -> Void] = []
         do {
             let outcomes = try connection.transaction {
-                answers = grouped.map { $0.apply(connection) }
+                for write in grouped {
+                    answers.append(write.apply(connection))
+                    // A statement that rolled back the whole transaction (INSERT OR ROLLBACK, an I/O error)
+                    // must fail the batch: what follows would otherwise commit statement by statement,
+                    // outside any transaction, while everyone is told it was not stored.
+                    guard connection.isInTransaction else { throw EventLogError(description: "a write in the batch rolled back its transaction") }
+                }
                 let insert = try connection.prepare(
                     """
                     INSERT INTO events (provider, external_id, type, received_at, occurred_at, raw_body, payload)

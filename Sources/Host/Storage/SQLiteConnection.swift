@@ -95,6 +95,10 @@ final class SQLiteConnection {
         return Statement(raw, connection: self, sql: sql)
     }
 
+    /// Whether a transaction is open (false once a statement such as `INSERT OR ROLLBACK`, or an I/O
+    /// error, has rolled it back).
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back when it throws.
     func transaction<T>(_ body: () throws -> T) throws -> T {
         try prepare("BEGIN IMMEDIATE").run()
@@ -103,7 +107,7 @@ final class SQLiteConnection {
             try prepare("COMMIT").run()
             return result
         } catch {
-            if sqlite3_get_autocommit(handle) == 0 {
+            if isInTransaction {
                 do { try execute("ROLLBACK") } catch let rollbackError {
                     throw SQLiteError(code: rollbackError.code, message: "rollback after '\(error)' failed: \(rollbackError.message)", sql: nil)
                 }
