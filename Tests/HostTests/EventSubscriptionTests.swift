@@ -147,6 +147,21 @@ struct EventSubscriptionTests {
         }
     }
 
+    @Test("A subscription to an empty list of providers or types matches nothing, and reads without an error")
+    func emptyListsMatchNothing() async throws {
+        try await withHub(plugins: Self.plugins, providerTypes: allProviders + [ListeningProvider.self]) { hub in
+            try await post(hub, id: "EvEmptyList")
+            let store = try SubscriptionStore(eventLog: hub.hub.eventLog, dataDirectory: hub.dataDirectory)
+            func read(providers: [String]?, types: [String]?) async throws -> [String] {
+                let subscription = EventSubscription(name: "probe", providers: providers, types: types) { _, _ in }
+                return try await store.events(after: 0, for: subscription, limit: 10).map(\.externalID)
+            }
+            #expect(try await read(providers: ["slack"], types: ["message"]) == ["EvEmptyList"])
+            #expect(try await read(providers: [], types: ["message"]).isEmpty)
+            #expect(try await read(providers: ["slack"], types: []).isEmpty)
+        }
+    }
+
     @Test("Backoff doubles from 100 ms and stops at 30 s")
     func backoff() {
         #expect(SubscriptionService.backoff(afterFailures: 1) == .milliseconds(100))

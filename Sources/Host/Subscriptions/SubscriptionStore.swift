@@ -45,8 +45,8 @@ struct SubscriptionStore: Sendable {
         let types = subscription.types
         return try await reader.read { connection in
             var sql = "SELECT id, provider, type, external_id, received_at, occurred_at, payload FROM events WHERE id > ?"
-            if let providers { sql += " AND provider IN (\(Self.placeholders(providers.count)))" }
-            if let types { sql += " AND type IN (\(Self.placeholders(types.count)))" }
+            if let providers { sql += Self.membership("provider", providers.count) }
+            if let types { sql += Self.membership("type", types.count) }
             sql += " ORDER BY id LIMIT ?"
             let statement = try connection.prepare(sql)
             defer { statement.reset() }
@@ -69,7 +69,8 @@ struct SubscriptionStore: Sendable {
         }
     }
 
-    private static func placeholders(_ count: Int) -> String {
-        Array(repeating: "?", count: max(count, 1)).joined(separator: ", ")
+    /// ` AND column IN (?, …)` for `count` values; an empty list matches nothing (and binds nothing).
+    private static func membership(_ column: String, _ count: Int) -> String {
+        count == 0 ? " AND 0" : " AND \(column) IN (\(Array(repeating: "?", count: count).joined(separator: ", ")))"
     }
 }
