@@ -12,6 +12,16 @@ struct OAuthRefreshTests {
         try await hub.hub.jobQueue.jobs(state: .queued).filter { $0.kind == OAuthService.refreshKind(provider) }
     }
 
+    /// Stores new tokens living `expiresIn` seconds for the one active connection, as a refresh job
+    /// commits them, without queuing their refresh; returns the connection before and after.
+    static func storeRefreshedTokens(_ hub: TestHub, expiresIn: Double) async throws -> (before: OAuthConnection, after: OAuthConnection) {
+        let oauth = hub.hub.oauth
+        let before = try #require(try await oauth.store.connections(status: .active).first)
+        let grant = TokenGrant(accessToken: "xoxe-new", refreshToken: "xoxe-1-new", expiresIn: expiresIn, scope: nil)
+        let after = try await oauth.store.storeRefresh(id: before.id, generation: before.generation, grant: grant, key: try await oauth.keyring.key(), now: oauth.now)
+        return (before, try #require(after))
+    }
+
     /// The one connection, as the admin API shows it.
     static func connection(_ hub: TestHub) async throws -> JSONValue {
         try #require(try await OAuthFixture.connections(hub).first)
@@ -101,11 +111,8 @@ struct OAuthRefreshTests {
         try await OAuthFixture.withOAuthHub(.slack, clock: clock) { hub, fake in
             _ = try await OAuthFixture.connect(hub, fake, .slack)
             let oauth = hub.hub.oauth
-            let first = try #require(try await oauth.store.connections(status: .active).first)
             // What the refresh job commits before it queues the next: the new tokens, generation + 1.
-            let grant = TokenGrant(accessToken: "xoxe-new", refreshToken: "xoxe-1-new", expiresIn: 3600, scope: nil)
-            let stored = try await oauth.store.storeRefresh(id: first.id, generation: first.generation, grant: grant, key: try await oauth.keyring.key(), now: oauth.now)
-            let second = try #require(stored)
+            let (first, second) = try await Self.storeRefreshedTokens(hub, expiresIn: 3600)
             func queuedGenerations() async throws -> [Double] {
                 try await Self.refreshJobs(hub, "slack").compactMap { $0.payload["generation"]?.numberValue }.sorted()
             }
@@ -129,12 +136,8 @@ struct OAuthRefreshTests {
         let clock = ManualClock(1_800_000_000)
         try await OAuthFixture.withOAuthHub(.slack, clock: clock) { hub, fake in
             _ = try await OAuthFixture.connect(hub, fake, .slack)
-            let oauth = hub.hub.oauth
-            let connection = try #require(try await oauth.store.connections(status: .active).first)
-            let grant = TokenGrant(accessToken: "xoxe-short", refreshToken: "xoxe-1-short", expiresIn: 1, scope: nil)
-            let short = try #require(
-                try await oauth.store.storeRefresh(id: connection.id, generation: connection.generation, grant: grant, key: try await oauth.keyring.key(), now: oauth.now))
-            try await oauth.scheduleRefresh(short)
+            let short = try await Self.storeRefreshedTokens(hub, expiresIn: 1).after
+            try await hub.hub.oauth.scheduleRefresh(short)
             let job = try #require(try await Self.refreshJobs(hub, "slack").first { $0.payload["generation"]?.numberValue == Double(short.generation) })
             #expect(job.runAt == Int64((1_800_000_000 + OAuthService.minimumRefreshDelay) * 1000))
         }
