@@ -24,6 +24,8 @@ struct HubOptions: Sendable {
     var keyDerivationIterations = KeyDerivation.defaultIterations
     /// Log line format (`--log-format` or `LOG_FORMAT`).
     var logFormat = LogFormat.json
+    /// The lowest level logged (`LOG_LEVEL`).
+    var logLevel = LogLevel.info
     /// Bytes of zeros written to the event log's write-ahead log at start, so commits' fsyncs overwrite
     /// instead of extending the file (``WALPreallocation``); 0 turns it off.
     var walPreallocation = 64 << 20

@@ -1,4 +1,5 @@
 import Foundation
+import PluginAPI
 import Testing
 
 @testable import Host
@@ -64,6 +65,18 @@ struct CommandLineTests {
         #expect(throws: CommandLineInterface.UsageError.self) {
             try CommandLineInterface.parse([], environment: .values(["ATOM_MAX_HEADER_BYTES": "lots"]))
         }
+    }
+
+    @Test("LOG_LEVEL names a level in any case; a misspelt one is a usage error, not a silent 'info'")
+    func logLevel() throws {
+        for (text, level) in [("WARNING", LogLevel.warning), ("debug", .debug), ("", .info)] {
+            guard case .serve(let options) = try CommandLineInterface.parse([], environment: .values(["LOG_LEVEL": text])) else {
+                Issue.record("expected serve")
+                return
+            }
+            #expect(options.logLevel == level, "\(text)")
+        }
+        #expect(throws: CommandLineInterface.UsageError.self) { try CommandLineInterface.parse([], environment: .values(["LOG_LEVEL": "warn"])) }
     }
 
     @Test("Out-of-range values are usage errors", arguments: [

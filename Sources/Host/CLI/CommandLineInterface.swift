@@ -81,6 +81,12 @@ enum CommandLineInterface {
         var rest = arguments
         var options = HubOptions()
         if let format = environment["LOG_FORMAT"] { options.logFormat = try logFormat(format) }
+        if let level = environment["LOG_LEVEL"], !level.isEmpty {
+            guard let parsed = LogOutput.level(named: level) else {
+                throw UsageError(description: "LOG_LEVEL must be debug, info, warning or error, not '\(level)'")
+            }
+            options.logLevel = parsed
+        }
         for option in ServerOption.all {
             if let value = environment[option.environmentVariable] { try option.apply(&options, value) }
         }

@@ -5,7 +5,7 @@ import PluginAPI
 extension CommandLineInterface {
     /// `atom-hub serve`: starts the hub and blocks until SIGTERM or SIGINT has drained it.
     static func serve(_ options: HubOptions, environment: HubEnvironment) -> ExitCode {
-        let logger = LogOutput.standardError(label: "host", level: LogOutput.level(from: environment["LOG_LEVEL"]), format: options.logFormat)
+        let logger = LogOutput.standardError(label: "host", level: options.logLevel, format: options.logFormat)
         signal(SIGPIPE, SIG_IGN)
         signal(SIGHUP, SIG_IGN)  // Handled below, once the hub exists: reloads plugins.json.
         let hub: Hub

@@ -74,9 +74,9 @@ enum LogOutput {
         }
     }
 
-    /// The level named by `LOG_LEVEL` (debug, info, warning, error), or info.
-    static func level(from value: String?) -> LogLevel {
-        LogLevel.allCases.first { $0.name == value?.lowercased() } ?? .info
+    /// The level named `value` (debug, info, warning, error; any case), nil for anything else.
+    static func level(named value: String) -> LogLevel? {
+        LogLevel.allCases.first { $0.name == value.lowercased() }
     }
 
     /// Appends the current UTC time as `2026-11-29T07:45:12.345Z`, digits written by hand:
