@@ -15,7 +15,7 @@ public final class HubSpotProvider: Provider {
             .post("/api/webhooks/hubspot", summary: "HubSpot webhook subscriptions: a batch of up to 100 events") {
                 (hubspot: HubSpotProvider, request) in
                 try await hubspot.receiveWebhook(request)
-            }.documented(request: .json(JSONSchema.array(JSONSchema.object())), responses: [200: .json()]),
+            }.documented(request: .json(JSONSchema.array(JSONSchema.object())), responses: [200: nil]),
             .get("/api/hubspot/contacts/{id}/insight", summary: "Engagement of a contact, from stored events (admin token)") {
                 (hubspot: HubSpotProvider, request) in
                 try await hubspot.contactInsight(request)

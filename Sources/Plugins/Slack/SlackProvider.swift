@@ -13,9 +13,12 @@ public final class SlackProvider: Provider {
             SettingSpec(name: "apiBaseURL", summary: "Slack Web API base URL (default https://slack.com/api)"),
         ],
         routes: [
-            .post("/api/webhooks/slack", summary: "Slack Events API: url_verification and event_callback") { (slack: SlackProvider, request) in
+            .post("/api/webhooks/slack", summary: "Slack Events API: url_verification (answered {\"challenge\"}) and event_callback (answered with an empty body)") {
+                (slack: SlackProvider, request) in
                 try await slack.receiveEvent(request)
-            }.documented(request: .json(JSONSchema.object(["type": JSONSchema.string()], required: ["type"])), responses: [200: .json()]),
+            }.documented(
+                request: .json(JSONSchema.object(["type": JSONSchema.string()], required: ["type"])),
+                responses: [200: .json(JSONSchema.object(["challenge": JSONSchema.string()]))]),
             .post("/api/webhooks/slack/commands", summary: "Slack slash commands (form-encoded)") { (slack: SlackProvider, request) in
                 try await slack.receiveCommand(request)
             }.documented(request: .form(JSONSchema.object(["command": JSONSchema.string(), "text": JSONSchema.string()])), responses: [200: .json()]),
