@@ -54,7 +54,7 @@ struct SecretImportTests {
     }
 
     @Test("A file with a bad value or name stores nothing and is kept",
-          arguments: [#"{"A": 1}"#, #"{"bad name": "x"}"#, #"{}"#, #"["A"]"#, #"{"A": "x", "A": "y"}"#, "not json"])
+          arguments: [#"{"A": 1}"#, #"{"bad name": "x"}"#, #"{}"#, #"["A"]"#, #"{"A": "x", "A": "y"}"#, "not json", #"{"A": "x", "EMPTY": ""}"#])
     func invalidFiles(_ contents: String) throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -85,6 +85,19 @@ struct SlackCommandsTests {
         }
     }
 
+    @Test("Interactions with an empty trigger_id are keyed by their content, not by the empty id: distinct ones are all stored")
+    func interactionWithEmptyTrigger() async throws {
+        try await withHub { hub in
+            for type in ["block_actions", "view_closed"] {
+                let body = Self.form("payload=%7B%22type%22%3A%22\(type)%22%2C%22trigger_id%22%3A%22%22%7D")
+                #expect(try await post(hub, "/api/webhooks/slack/interactions", body).status == 200)
+            }
+            let events = try await hub.storedEvents()
+            #expect(Set(events.compactMap { $0["type"]?.stringValue }) == ["block_actions", "view_closed"])
+            #expect(events.allSatisfy { $0["external_id"]?.stringValue?.hasPrefix("sha256:") == true })
+        }
+    }
+
     @Test("Malformed interactions are 400 JSON errors", arguments: ["text=hello", "payload=not-json", "payload=%7B%7D", "payload=%5B1%5D"])
     func malformedInteraction(_ body: String) async throws {
         try await withHub { hub in

@@ -57,7 +57,9 @@ struct SecretImport {
         var seen = Set<String>()
         var values: [(name: String, value: String)] = []
         for (name, value) in object.members {
-            guard let text = value.stringValue else { throw Failure(description: "\(file): the value of '\(name.prefix(64))' must be a string") }
+            guard let text = value.stringValue, !text.isEmpty else {
+                throw Failure(description: "\(file): the value of '\(name.prefix(64))' must be a non-empty string (as `secrets set` requires)")
+            }
             guard seen.insert(name).inserted else { throw Failure(description: "\(file): '\(name.prefix(64))' appears twice") }
             try SecretStoreError.validate(name: name)
             values.append((name, text))

@@ -32,7 +32,9 @@ extension SlackProvider {
             throw HTTPError.badRequest("interaction payload without a type")
         }
         payload["token"] = nil
-        let externalID = payload["trigger_id"]?.stringValue ?? "sha256:" + Hex.encode(Digest.sha256(Array(text.utf8)))
+        // An empty trigger_id is no id: keyed by it, every such interaction would be a duplicate of the first.
+        let triggerID = payload["trigger_id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        let externalID = triggerID ?? "sha256:" + Hex.encode(Digest.sha256(Array(text.utf8)))
         _ = try await events.append([NewEvent(externalID: externalID, type: type, rawBody: request.body, payload: .object(payload))])
         return .empty(200)
     }
