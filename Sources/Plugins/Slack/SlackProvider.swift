@@ -104,7 +104,9 @@ public final class SlackProvider: Provider {
     /// The envelope members stored with the event (beside `event`); the deprecated `token` is not one.
     private static let keptMembers = ["team_id", "api_app_id", "event_time", "event_context", "authorizations", "is_ext_shared_channel"]
 
-    /// Turns an `event_callback` envelope into a stored event, dropping the deprecated verification token.
+    /// Turns an `event_callback` envelope into a stored event, dropping the deprecated verification
+    /// token from the normalised payload (the raw body is kept exactly as received, token included:
+    /// it is what the signature covers, and no route returns it).
     static func normalise(_ envelope: JSONValue, rawBody: [UInt8]) throws(HTTPError) -> NewEvent {
         guard let eventID = envelope["event_id"]?.stringValue, !eventID.isEmpty else {
             throw .badRequest("event_callback without event_id")
