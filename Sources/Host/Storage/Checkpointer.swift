@@ -47,6 +47,9 @@ final class Checkpointer: Sendable {
 
     /// Frames at which the writer wraps the log.
     let wrapFrames: Int32
+    /// Whether this thread checkpoints every ``walPagesThreshold`` frames; without, only the writer's
+    /// wrap copies the log (a test's way to see the wrap every time, not only when this thread falls behind).
+    private let background: Bool
 
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
@@ -59,9 +62,10 @@ final class Checkpointer: Sendable {
     /// past that mark, right after the commit that crossed it, and a reader may postpone it by a step.
     /// Without zeros it wraps at ``defaultWrapBytes``. Frames are counted in the database's own page
     /// size (a database made by another tool may not use 4096 bytes).
-    init(dataDirectory: URL, zeroedBytes: Int, logger: Logger) throws {
+    init(dataDirectory: URL, zeroedBytes: Int, background: Bool = true, logger: Logger) throws {
         let connection = try SQLiteConnection(path: dataDirectory.appendingPathComponent(Database.fileName).path)
         self.logger = logger
+        self.background = background
         guard let pageSize = try connection.scalarText("PRAGMA page_size").flatMap({ Int($0) }), pageSize > 0 else {
             throw SQLiteError(code: SQLITE_ERROR, message: "PRAGMA page_size gave no page size", sql: "PRAGMA page_size")
         }
@@ -92,6 +96,7 @@ final class Checkpointer: Sendable {
                 state.wrapDue = true  // The writer checkpoints this step itself; this thread would only collide with it.
                 return false
             }
+            guard background else { return false }
             defer { state.requested = true }
             return !state.requested && !state.closed
         }

@@ -80,7 +80,8 @@ final class EventLog: Sendable {
     /// names another file for the syncer to fsync instead of the log (tests make it fail).
     /// `walPreallocation` bytes of zeros are written to the log before the first commit (see ``WALPreallocation``).
     init(
-        dataDirectory: URL, logger: Logger, fanOut: DeliveryFanOut = .none(), walPath: String? = nil, walPreallocation: Int = 0
+        dataDirectory: URL, logger: Logger, fanOut: DeliveryFanOut = .none(), walPath: String? = nil, walPreallocation: Int = 0,
+        backgroundCheckpoints: Bool = true
     ) throws {
         let writer = try Database.openWriter(dataDirectory: dataDirectory)
         // Commits append to the log without an fsync; the syncer makes them durable before anyone hears of them.
@@ -95,7 +96,7 @@ final class EventLog: Sendable {
         }
         syncer = WALSyncer(walPath: walPath ?? logPath, logger: logger)
         reader = try DatabaseReader(connection: Database.openReader(dataDirectory: dataDirectory), label: "atom-hub.events.reader")
-        checkpointer = try Checkpointer(dataDirectory: dataDirectory, zeroedBytes: walPreallocation, logger: logger)
+        checkpointer = try Checkpointer(dataDirectory: dataDirectory, zeroedBytes: walPreallocation, background: backgroundCheckpoints, logger: logger)
         checkpointer.take(over: writer)
         providerScope.install(on: writer)
         self.logger = logger
