@@ -97,7 +97,15 @@ final class DeliveryWorker: Sendable {
         guard stopped.wait(timeout: .now() + max(deadline, 0)) == .timedOut else { return }
         logger.warning("a delivery attempt was still in flight at the shutdown deadline; it is sent again at the next start")
         service.cancel()
+        // The cancelled attempt records nothing (see ``attempt(_:to:)``); wait, briefly, for the lanes to
+        // return, so none touches storage after the hub closes it.
+        if stopped.wait(timeout: .now() + Self.cancellationGrace) == .timedOut {
+            logger.warning("a delivery lane did not end within \(Self.cancellationGrace) s of its cancellation")
+        }
     }
+
+    /// Seconds shutdown waits for cancelled lanes to return.
+    private static let cancellationGrace = 5.0
 
     private var isStopping: Bool { state.withLock { $0.stopping } }
 
@@ -106,8 +114,15 @@ final class DeliveryWorker: Sendable {
     /// longer current and rings ``recheck``), then its new one starts.
     private func superviseLanes(in group: inout TaskGroup<Void>) async {
         var started: [String: ForwardingTarget] = [:]  // The target each id's lane last ran with.
+        var announced = table.changed.generation  // The table generation the lanes have been told of.
         while true {
-            let (tableGeneration, recheckGeneration) = (table.changed.generation, recheck.generation)  // Before looking, so no ring is missed.
+            let tableGeneration = table.changed.generation
+            if tableGeneration != announced {
+                // The table changed (perhaps while this loop was busy): lanes look whether they are still current.
+                announced = tableGeneration
+                recheck.ring()
+            }
+            let recheckGeneration = recheck.generation  // After the ring above, before looking: no ring is missed.
             guard !isStopping && !Task.isCancelled else { return }
             for target in table.current where lanes.withLock({ $0.insert(target.destination.id).inserted }) {
                 let id = target.destination.id
@@ -120,10 +135,8 @@ final class DeliveryWorker: Sendable {
                 started[id] = target
                 group.addTask { await self.lane(target) }
             }
+            // Woken by a reload (announced above, next time round) or by a lane that ended (its id may start again).
             await table.changed.wait(since: tableGeneration, or: recheck, since: recheckGeneration)
-            // The table changed: lanes look whether they are still current. (Woken by a lane that ended,
-            // the supervisor only starts what is missing.)
-            if table.changed.generation != tableGeneration { recheck.ring() }
         }
     }
 
@@ -206,6 +219,8 @@ final class DeliveryWorker: Sendable {
             let reason = (error as? OutboundError)?.reason ?? "\(error)"
             outcome = AttemptOutcome(status: nil, latencyMilliseconds: latency, error: reason.replacing(destination.url, with: "<destination url>"), retryAfter: nil)
         }
+        // Cut off by shutdown's deadline: not recorded, so it is sent again (same webhook-id) at the next start.
+        if Task.isCancelled { return true }
         let metadata = [("destination", destination.id), ("delivery", "\(delivery.id)"), ("event", "\(delivery.event.id)"), ("attempt", "\(delivery.attempts + 1)")]
         do {
             switch try await store.record(delivery.id, attemptedAt: attemptedAt, outcome) {
