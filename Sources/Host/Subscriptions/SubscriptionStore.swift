@@ -71,6 +71,6 @@ struct SubscriptionStore: Sendable {
 
     /// ` AND column IN (?, …)` for `count` values; an empty list matches nothing (and binds nothing).
     private static func membership(_ column: String, _ count: Int) -> String {
-        count == 0 ? " AND 0" : " AND \(column) IN (\(Array(repeating: "?", count: count).joined(separator: ", ")))"
+        count == 0 ? " AND 0" : " AND \(column) IN (\(SQLStatement.placeholders(count)))"
     }
 }

@@ -43,6 +43,9 @@ public struct SQLStatement: Sendable {
         self.sql = sql
         self.arguments = arguments
     }
+
+    /// `?, ?, …`: `count` parameters, for an `IN (…)` list.
+    public static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
 }
 
 /// A failed statement: SQLite's (extended) result code and message.

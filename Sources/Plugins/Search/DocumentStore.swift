@@ -54,7 +54,7 @@ struct DocumentStore: Sendable {
     func ids(_ ids: [String], outside workspace: String) async throws -> [String] {
         guard !ids.isEmpty else { return [] }
         let rows = try await database.read(
-            "SELECT id FROM search_documents WHERE workspace_id IS NOT ? AND id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ",")))",
+            "SELECT id FROM search_documents WHERE workspace_id IS NOT ? AND id IN (\(SQLStatement.placeholders(ids.count)))",
             [.text(workspace)] + ids.map { .text($0) })
         return rows.compactMap { $0.first?.textValue }
     }
@@ -111,7 +111,7 @@ struct DocumentStore: Sendable {
     /// The stored fields of documents `seqs`, by row.
     func documents(_ seqs: [Int64]) async throws -> [Int64: JSONObject] {
         guard !seqs.isEmpty else { return [:] }
-        let list = SearchFilter.placeholders(seqs.count)
+        let list = SQLStatement.placeholders(seqs.count)
         let arguments = seqs.map { SQLValue.integer($0) }
         let rows = try await database.read(
             """

@@ -42,11 +42,11 @@ struct SearchFilter: Sendable {
             arguments.append(.text(userID))
         }
         for (column, values) in [("d.doc_type", docTypes), ("d.provider", providers)] where !values.isEmpty {
-            clause += " AND \(column) IN (\(Self.placeholders(values.count)))"
+            clause += " AND \(column) IN (\(SQLStatement.placeholders(values.count)))"
             arguments += values.map { .text($0) }
         }
         if !tags.isEmpty {
-            clause += " AND d.seq IN (SELECT document FROM search_document_tags WHERE tag IN (\(Self.placeholders(tags.count))))"
+            clause += " AND d.seq IN (SELECT document FROM search_document_tags WHERE tag IN (\(SQLStatement.placeholders(tags.count))))"
             arguments += tags.map { .text($0) }
         }
         if let from {
@@ -60,5 +60,4 @@ struct SearchFilter: Sendable {
         return (clause, arguments)
     }
 
-    static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
 }
