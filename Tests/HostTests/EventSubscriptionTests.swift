@@ -131,7 +131,7 @@ struct EventSubscriptionTests {
             try await post(hub, id: "EvSCOPE1")
             let hostInsert = """
                 INSERT INTO events (provider, external_id, type, received_at, occurred_at, raw_body, payload)
-                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, external_id) DO NOTHING
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 """
             let refused = [
                 SQLStatement("DELETE FROM events"), SQLStatement("UPDATE jobs SET state = 'dead'"), SQLStatement("DROP TABLE search_documents"),

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 
 /// The hub's SQLite database file: opening, pragmas and versioned migrations.
@@ -205,6 +206,41 @@ enum Database {
             CREATE INDEX oauth_links_expires ON oauth_links (expires_at);
             """
         ),
+        (
+            // De-duplication moves from a unique index on `events`, which costs one scattered index page
+            // per stored event, to `event_keys`, which the event log fills in sorted batches (see
+            // ``EventKeys``). `events` is rebuilt without its UNIQUE constraint (SQLite cannot drop one);
+            // its ids, and so every reference to them, stay as they are.
+            "0009_event_keys",
+            """
+            CREATE TABLE event_keys (
+                provider TEXT NOT NULL,
+                external_id TEXT NOT NULL,
+                PRIMARY KEY (provider, external_id)
+            ) WITHOUT ROWID;
+            INSERT INTO event_keys (provider, external_id) SELECT provider, external_id FROM events ORDER BY provider, external_id;
+            CREATE TABLE event_keys_merged (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                through_event INTEGER NOT NULL
+            );
+            INSERT INTO event_keys_merged (id, through_event) SELECT 1, coalesce(max(id), 0) FROM events;
+            CREATE TABLE events_rebuilt (
+                id INTEGER PRIMARY KEY,
+                provider TEXT NOT NULL,
+                external_id TEXT NOT NULL,
+                type TEXT NOT NULL,
+                received_at INTEGER NOT NULL,
+                occurred_at REAL,
+                raw_body BLOB NOT NULL,
+                payload TEXT NOT NULL
+            );
+            INSERT INTO events_rebuilt (id, provider, external_id, type, received_at, occurred_at, raw_body, payload)
+                SELECT id, provider, external_id, type, received_at, occurred_at, raw_body, payload FROM events ORDER BY id;
+            DROP TABLE events;
+            ALTER TABLE events_rebuilt RENAME TO events;
+            CREATE INDEX events_provider_id ON events (provider, id);
+            """
+        ),
     ]
 
     /// Opens a read-write connection with the hub's pragmas: WAL, synchronous=FULL, foreign keys.
@@ -232,9 +268,18 @@ enum Database {
         return connection
     }
 
-    /// Applies the migrations not yet recorded, each in its own transaction.
+    /// Applies the migrations not yet recorded, each in its own transaction. Foreign keys are off while
+    /// they run, so a migration can rebuild a table others refer to (SQLite's documented way to change
+    /// a constraint), and every reference is checked before each migration commits.
     static func migrate(_ connection: SQLiteConnection) throws {
         try connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        try connection.execute("PRAGMA foreign_keys = OFF")
+        let applied = Result { try applyPending(connection) }
+        try connection.execute("PRAGMA foreign_keys = ON")
+        try applied.get()
+    }
+
+    private static func applyPending(_ connection: SQLiteConnection) throws {
         for migration in migrations {
             // Checked inside the write transaction, so two processes opening a new data dir at once
             // (the hub and a CLI command) cannot both apply the same migration.
@@ -245,6 +290,13 @@ enum Database {
                 check.reset()
                 if applied { return }
                 try connection.execute(migration.sql)
+                let violations = try connection.prepare("PRAGMA foreign_key_check")
+                defer { violations.reset() }
+                if try violations.step() {
+                    throw SQLiteError(
+                        code: SQLITE_CONSTRAINT, message: "migration \(migration.id) left a broken reference in \(violations.text(0) ?? "a table")",
+                        sql: nil)
+                }
                 let record = try connection.prepare("INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)")
                 try record.bind(1, migration.id)
                 try record.bind(2, Int64(Date().timeIntervalSince1970))

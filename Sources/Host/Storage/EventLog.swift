@@ -31,7 +31,8 @@ struct EventLogError: Error, CustomStringConvertible {
 /// fsync (`synchronous=NORMAL`): the ``WALSyncer`` fsyncs the write-ahead log on its own thread and
 /// only then resumes the waiting requests, while the writer prepares the next batch. Under load,
 /// batches grow on their own, so one fsync serves many webhooks. An append, and every other write
-/// through this log, returns only once its commit is on disk.
+/// through this log, returns only once its commit is on disk. An event whose (provider, external id)
+/// is already stored is answered `.duplicate` and stored nothing (``EventKeys``).
 final class EventLog: Sendable {
     private struct PendingAppend {
         let provider: String
@@ -74,16 +75,22 @@ final class EventLog: Sendable {
     private let fanOut: DeliveryFanOut
     /// Most appends taken into one transaction, so one huge burst cannot hold the write lock for long.
     private let maximumBatch = 1024
+    /// Held while this log writes to the data dir: ``EventKeys`` needs to be the only writer of events.
+    private let lock: DataDirectoryLock
 
     /// Opens (creating and migrating) the database in `dataDirectory` and starts the writer thread.
     /// `fanOut` creates each new event's deliveries in the transaction that stores it. `walPath`
     /// names another file for the syncer to fsync instead of the log (tests make it fail).
     /// `walPreallocation` bytes of zeros are written to the log before the first commit (see ``WALPreallocation``).
+    /// `keyMergeThreshold` is how many new events' keys are held in memory before they are merged
+    /// into the sorted de-duplication table (see ``EventKeys``).
     init(
         dataDirectory: URL, logger: Logger, fanOut: DeliveryFanOut = .none(), walPath: String? = nil, walPreallocation: Int = 0,
-        backgroundCheckpoints: Bool = true
+        backgroundCheckpoints: Bool = true, keyMergeThreshold: Int = 32_768
     ) throws {
+        lock = try DataDirectoryLock(dataDirectory: dataDirectory)
         let writer = try Database.openWriter(dataDirectory: dataDirectory)
+        let keys = try EventKeys(connection: writer, mergeThreshold: keyMergeThreshold)
         // Commits append to the log without an fsync; the syncer makes them durable before anyone hears of them.
         try writer.execute("PRAGMA synchronous = NORMAL")
         let logPath = dataDirectory.appendingPathComponent(Database.fileName).path + "-wal"
@@ -102,7 +109,7 @@ final class EventLog: Sendable {
         self.logger = logger
         self.fanOut = fanOut
         WriterBox.startThread(named: "atom.writer", owning: writer) { [self] connection in
-            runWriter(connection)
+            runWriter(connection, keys: keys)
             writerFinished.signal()
         }
     }
@@ -263,11 +270,12 @@ final class EventLog: Sendable {
         writerFinished.wait()
         syncer.close()
         checkpointer.close()
+        lock.release()
     }
 
     // MARK: - Writer thread
 
-    private func runWriter(_ connection: SQLiteConnection) {
+    private func runWriter(_ connection: SQLiteConnection, keys: EventKeys) {
         while true {
             wakeWriter.wait()
             while true {
@@ -281,7 +289,7 @@ final class EventLog: Sendable {
                     state.work.removeAll()
                     return (batch, grouped, work, state.closed && state.pending.isEmpty)
                 }
-                if !batch.isEmpty || !grouped.isEmpty { commit(batch, grouped, on: connection) }
+                if !batch.isEmpty || !grouped.isEmpty { commit(batch, grouped, on: connection, keys: keys) }
                 for item in work { item(connection) }
                 checkpointer.wrapIfDue(connection)
                 if closed { return }
@@ -290,10 +298,13 @@ final class EventLog: Sendable {
         }
     }
 
-    private func commit(_ batch: [PendingAppend], _ grouped: [GroupedWrite], on connection: SQLiteConnection) {
+    private func commit(_ batch: [PendingAppend], _ grouped: [GroupedWrite], on connection: SQLiteConnection, keys: EventKeys) {
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
         var deliveries = 0
         var answers: [@Sendable (Bool) -> Void] = []
+        var storedKeys = Set<EventKeys.Key>()
+        var latestEvent: Int64 = 0
+        var mergeStep: EventKeys.MergeStep?
         do {
             let outcomes = try connection.transaction {
                 for write in grouped {
@@ -306,10 +317,12 @@ final class EventLog: Sendable {
                 let insert = try connection.prepare(
                     """
                     INSERT INTO events (provider, external_id, type, received_at, occurred_at, raw_body, payload)
-                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, external_id) DO NOTHING
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """)
-                return try batch.map { append in
+                let outcomes = try batch.map { append in
                     try zip(append.events, append.payloads).map { event, payload in
+                        let key = EventKeys.Key(provider: append.provider, externalID: event.externalID)
+                        if try storedKeys.contains(key) || keys.contains(key, on: connection) { return AppendOutcome.duplicate }
                         insert.reset()
                         try insert.bind(1, append.provider)
                         try insert.bind(2, event.externalID)
@@ -319,13 +332,17 @@ final class EventLog: Sendable {
                         try insert.bind(6, blob: event.rawBody)
                         try insert.bind(7, utf8Text: payload)
                         try insert.run()
-                        guard connection.changes == 1 else { return AppendOutcome.duplicate }
                         let id = connection.lastInsertRowID
+                        storedKeys.insert(key)
+                        latestEvent = id
                         deliveries += try fanOut.insert(on: connection, eventID: id, provider: append.provider, type: event.type, now: receivedAt)
                         return .stored(id: id)
                     }
                 }
+                mergeStep = try keys.mergeStep(on: connection, pace: storedKeys.count)
+                return outcomes
             }
+            keys.committed(stored: storedKeys, latestEvent: latestEvent, step: mergeStep)
             // Everyone hears of the commit once it is on disk: the callers, and the readers of new events.
             let (createdDeliveries, storedEvents) = (deliveries > 0, outcomes.contains(where: { $0.contains { $0 != .duplicate } }))
             syncer.afterSync { [fanOut, committed, logger, answers] durable in

@@ -1,0 +1,168 @@
+import Dispatch
+import Synchronization
+
+/// The event log's de-duplication: which (provider, external id) pairs it already holds.
+///
+/// A unique index on `events` costs one index page per stored event, because external ids are
+/// scattered (Slack's are random): each commit writes one 4 KiB page per event to the write-ahead log,
+/// and the checkpoint writes it again. At 12 KiB per event the disk, not the CPU, bounded ingest.
+/// So `events` has no unique constraint, and every stored key is in one of two places:
+///
+/// - `event_keys`, a sorted table, holds the keys of all events up to `event_keys_merged.through_event`;
+/// - two sets in memory hold the keys of every later event (rebuilt from `events` at start): `frozen`,
+///   the keys of the merge in progress, and `active`, the keys stored since that merge began.
+///
+/// Once `active` holds `mergeThreshold` keys it becomes `frozen` (a fresh `active` takes the new
+/// keys); its keys are sorted on another thread and then inserted into `event_keys` in key order, one
+/// chunk inside each following commit, so an index page is written about once per merge instead of
+/// once per event. The last chunk's commit advances `through_event`; only then is `frozen` dropped.
+/// Sets are swapped and dropped whole, never copied or subtracted on the writer (32,768 keys take
+/// milliseconds to rehash and tens to subtract, which every waiting request would feel). A crash at any point leaves both
+/// places consistent: the keys of a merge cut short are still above `through_event`, loaded again at
+/// start, and merged again (`INSERT OR IGNORE`).
+///
+/// Confined to the event log's writer thread. Only one event log may write to a database at a time,
+/// which ``DataDirectoryLock`` ensures.
+final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thread once, then confined to it.
+    /// An event's identity for de-duplication.
+    struct Key: Hashable, Sendable {
+        let provider: String
+        let externalID: String
+    }
+
+    /// A merge in progress: `keys` sorted, all of events up to `throughEvent`, inserted up to `next`.
+    fileprivate struct Merge: Sendable {
+        let keys: [Key]
+        let throughEvent: Int64
+        var next = 0
+    }
+
+    /// What a merge step did inside a transaction, applied once that transaction has committed.
+    struct MergeStep {
+        fileprivate let next: Int
+        fileprivate let finished: Bool
+    }
+
+    /// Fewest keys one step merges, so a merge finishes within a few commits even when they are small.
+    private static let minimumChunk = 256
+
+    let mergeThreshold: Int
+    private var active: Set<Key>
+    private var frozen: Set<Key> = []
+    private var latestEvent: Int64
+    private var merge: Merge?
+    /// Where the sorting thread leaves a merge; `sorting` while it works.
+    private let sorted = SortedMerge()
+    private var sorting = false
+
+    /// Keys of events not yet in `event_keys` (what a test or a metric reads).
+    var unmergedCount: Int { active.count + frozen.count }
+
+    /// Loads the keys above `through_event` from `connection` (the writer's).
+    init(connection: SQLiteConnection, mergeThreshold: Int) throws {
+        self.mergeThreshold = mergeThreshold
+        active = Self.emptySet(for: mergeThreshold)
+        let through = try connection.prepare("SELECT through_event FROM event_keys_merged WHERE id = 1")
+        defer { through.reset() }
+        guard try through.step() else {
+            throw SQLiteError(code: 0, message: "event_keys_merged has no row: the database was not migrated", sql: through.sql)
+        }
+        latestEvent = through.int64(0)
+        let rows = try connection.prepare("SELECT id, provider, external_id FROM events WHERE id > ? ORDER BY id")
+        defer { rows.reset() }
+        try rows.bind(1, latestEvent)
+        while try rows.step() {
+            latestEvent = rows.int64(0)
+            active.insert(Key(provider: rows.text(1) ?? "", externalID: rows.text(2) ?? ""))
+        }
+    }
+
+    /// An empty set with room for a whole merge and the keys that arrive while it runs, so it never rehashes on the writer.
+    private static func emptySet(for threshold: Int) -> Set<Key> { Set(minimumCapacity: threshold + threshold / 2) }
+
+    /// Whether an event with `key` was stored by an earlier commit.
+    func contains(_ key: Key, on connection: SQLiteConnection) throws -> Bool {
+        if active.contains(key) || frozen.contains(key) { return true }
+        let lookup = try connection.prepare("SELECT 1 FROM event_keys WHERE provider = ? AND external_id = ?")
+        defer { lookup.reset() }
+        try lookup.bind(1, key.provider)
+        try lookup.bind(2, key.externalID)
+        return try lookup.step()
+    }
+
+    /// Inside the writer's open transaction: inserts the next chunk of a merge into `event_keys`, at
+    /// least twice the `pace` events the transaction stores, so merging gains on ingest. Freezes
+    /// `active` and starts sorting it once it has reached the threshold.
+    func mergeStep(on connection: SQLiteConnection, pace: Int) throws -> MergeStep? {
+        if merge == nil, sorting, let ready = sorted.take() {
+            merge = ready
+            sorting = false
+        }
+        if merge == nil, !sorting, active.count >= mergeThreshold {
+            sorting = true
+            frozen = active
+            active = Self.emptySet(for: mergeThreshold)
+            sorted.sort(frozen, throughEvent: latestEvent)
+        }
+        guard let merge else { return nil }
+        let end = min(merge.keys.count, merge.next + max(Self.minimumChunk, 2 * pace))
+        let insert = try connection.prepare("INSERT OR IGNORE INTO event_keys (provider, external_id) VALUES (?, ?)")
+        for key in merge.keys[merge.next..<end] {
+            insert.reset()
+            try insert.bind(1, key.provider)
+            try insert.bind(2, key.externalID)
+            try insert.run()
+        }
+        let finished = end == merge.keys.count
+        if finished {
+            let advance = try connection.prepare("UPDATE event_keys_merged SET through_event = ? WHERE id = 1")
+            defer { advance.reset() }
+            try advance.bind(1, merge.throughEvent)
+            try advance.run()
+        }
+        return MergeStep(next: end, finished: finished)
+    }
+
+    /// After a transaction committed: `stored` are the keys of the events it stored, the highest of
+    /// them `latestEvent`; `step` is what ``mergeStep(on:pace:)`` did in it. (After a rollback, call
+    /// nothing: the step is repeated by the next commit.)
+    func committed(stored: Set<Key>, latestEvent: Int64, step: MergeStep?) {
+        active.formUnion(stored)
+        self.latestEvent = max(self.latestEvent, latestEvent)
+        guard let step, var merge else { return }
+        if step.finished {
+            sorted.discard(frozen, merge)  // Freeing 32,768 keys is a millisecond the writer need not spend.
+            frozen = []
+            self.merge = nil
+        } else {
+            merge.next = step.next
+            self.merge = merge
+        }
+    }
+}
+
+/// Sorts a merge's keys off the writer thread (65,536 keys take tens of milliseconds, which the
+/// requests waiting on the writer should not) and holds the result until the writer takes it.
+private final class SortedMerge: Sendable {
+    private let ready = Mutex<EventKeys.Merge?>(nil)
+
+    func sort(_ keys: Set<EventKeys.Key>, throughEvent: Int64) {
+        DispatchQueue.global(qos: .utility).async { [self] in
+            // SQLite's order for ASCII text (byte order); other text only loses some locality.
+            let order = keys.sorted { ($0.provider, $0.externalID) < ($1.provider, $1.externalID) }
+            ready.withLock { $0 = EventKeys.Merge(keys: order, throughEvent: throughEvent) }
+        }
+    }
+
+    /// Frees a finished merge's keys on another thread.
+    func discard(_ keys: Set<EventKeys.Key>, _ merge: EventKeys.Merge) {
+        DispatchQueue.global(qos: .utility).async { withExtendedLifetime((keys, merge)) {} }
+    }
+
+    func take() -> EventKeys.Merge? {
+        ready.withLock { slot in
+            defer { slot = nil }
+            return slot
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import PluginAPI
+import Testing
+
+@testable import Host
+
+/// De-duplication of the event log across its two places (``EventKeys``): keys in memory, then merged
+/// into the sorted `event_keys` table; across restarts, a merge cut short, and the migration that
+/// moved de-duplication off the unique index.
+@Suite("Event keys")
+struct EventKeysTests {
+    private static func events(_ ids: some Sequence<String>) -> [NewEvent] {
+        ids.map { NewEvent(externalID: $0, type: "t", rawBody: Array($0.utf8), payload: ["id": .string($0)]) }
+    }
+
+    /// `through_event`, the number of keys in `event_keys`, and how many events up to `through_event`
+    /// have no key there (the invariant: none).
+    private static func merged(_ log: EventLog) async throws -> (through: Int64, keys: Int64, missing: Int64) {
+        try await log.write { connection in
+            let through = try connection.scalarText("SELECT through_event FROM event_keys_merged").flatMap { Int64($0) } ?? -1
+            let keys = try connection.scalarText("SELECT count(*) FROM event_keys").flatMap { Int64($0) } ?? -1
+            let missing = try connection.scalarText(
+                """
+                SELECT count(*) FROM events e WHERE e.id <= (SELECT through_event FROM event_keys_merged)
+                AND NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.provider = e.provider AND k.external_id = e.external_id)
+                """
+            ).flatMap { Int64($0) } ?? -1
+            return (through, keys, missing)
+        }
+    }
+
+    /// Appends new single events (merges advance only inside commits) until a merge has covered `event`.
+    private static func driveMerge(_ log: EventLog, through event: Int64) async throws {
+        for n in 0..<2_000 {
+            if try await merged(log).through >= event { return }
+            _ = try await log.append(provider: "test", events: events(["drive-\(event)-\(n)"]))
+        }
+        Issue.record("no merge reached event \(event) within 2,000 commits")
+    }
+
+    @Test("Keys merged into the sorted table, and keys still in memory, are duplicates before and after a restart")
+    func mergedKeysStayDuplicates() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
+        // Scattered like Slack's; batches of 100 against a threshold of 1,000 make merges of two steps (512 keys, then the rest).
+        let ids = (0..<2_000).map { String(format: "Ev%016llX", UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
+        do {
+            let log = try EventLog(dataDirectory: directory, logger: .disabled, keyMergeThreshold: 1_000)
+            defer { log.close() }
+            for start in stride(from: 0, to: ids.count, by: 100) {
+                let outcomes = try await log.append(provider: "test", events: Self.events(ids[start..<start + 100]))
+                #expect(!outcomes.contains(.duplicate))
+            }
+            try await Self.driveMerge(log, through: 1_000)
+            let state = try await Self.merged(log)
+            #expect(state.keys >= state.through && state.missing == 0, "every event up to through_event has its key in the table")
+            #expect(try await log.append(provider: "test", events: Self.events(ids)).allSatisfy { $0 == .duplicate })
+            // The same id from another provider is another event.
+            #expect(try await log.append(provider: "other", events: Self.events(ids.prefix(1))).first != .duplicate)
+        }
+        let reopened = try EventLog(dataDirectory: directory, logger: .disabled)
+        defer { reopened.close() }
+        let all = try await reopened.recent(provider: nil, limit: 10_000).map(\.externalID)
+        let again = try await reopened.append(provider: "test", events: Self.events(ids + all.filter { $0.hasPrefix("drive-") }))
+        #expect(again.allSatisfy { $0 == .duplicate }, "merged and unmerged keys were both loaded")
+        #expect(try await reopened.append(provider: "test", events: Self.events(["fresh"])) != [.duplicate])
+        #expect(try await reopened.recent(provider: nil, limit: 10_000).count == all.count + 1)
+    }
+
+    @Test("A merge cut short by a crash, some keys in the table and through_event not moved, is finished after the restart")
+    func interruptedMergeFinishes() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
+        let ids = (0..<50).map { "key-\($0)" }
+        do {
+            let log = try EventLog(dataDirectory: directory, logger: .disabled)
+            defer { log.close() }
+            _ = try await log.append(provider: "test", events: Self.events(ids))
+            // What a crash after a merge's first chunks leaves: some keys in event_keys, through_event unmoved.
+            try await log.write { connection in
+                try connection.execute("INSERT INTO event_keys SELECT provider, external_id FROM events WHERE id % 3 = 0")
+            }
+            let state = try await Self.merged(log)
+            #expect(state.through == 0 && state.keys == 16)
+        }
+        let log = try EventLog(dataDirectory: directory, logger: .disabled, keyMergeThreshold: 10)
+        defer { log.close() }
+        #expect(try await log.append(provider: "test", events: Self.events(ids)).allSatisfy { $0 == .duplicate })
+        try await Self.driveMerge(log, through: 50)
+        let state = try await Self.merged(log)
+        #expect(state.keys >= 50 && state.missing == 0, "the keys merged before the crash were merged again without a conflict")
+        #expect(try await log.append(provider: "test", events: Self.events(ids)).allSatisfy { $0 == .duplicate })
+    }
+
+    @Test("The migration off the unique index keeps every event, its id, its deliveries and its de-duplication")
+    func migrationKeepsEvents() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
+        // A database as the hub left it before 0009: events unique on (provider, external_id), a delivery referring to one.
+        do {
+            let old = try SQLiteConnection(path: directory.appendingPathComponent(Database.fileName).path)
+            _ = try old.scalarText("PRAGMA journal_mode = WAL")
+            try old.execute("CREATE TABLE schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            for migration in Database.migrations.prefix(while: { $0.id != "0009_event_keys" }) {
+                try old.execute(migration.sql)
+                try old.execute("INSERT INTO schema_migrations VALUES ('\(migration.id)', 0)")
+            }
+            try old.execute(
+                """
+                INSERT INTO events (id, provider, external_id, type, received_at, raw_body, payload) VALUES
+                    (7, 'slack', 'Ev1', 't', 1, x'31', '{}'), (8, 'slack', 'Ev2', 't', 2, x'32', '{}'), (12, 'hubspot', 'Ev1', 't', 3, x'33', '{}');
+                INSERT INTO deliveries (destination, event_id, state, max_attempts, next_attempt_at, created_at, updated_at)
+                    VALUES ('mine', 8, 'pending', 5, 0, 0, 0);
+                """)
+        }
+        let log = try EventLog(dataDirectory: directory, logger: .disabled)
+        defer { log.close() }
+        let stored = try await log.recent(provider: nil, limit: 10).map { "\($0.id) \($0.provider) \($0.externalID)" }
+        #expect(stored == ["12 hubspot Ev1", "8 slack Ev2", "7 slack Ev1"])
+        #expect(try await log.append(provider: "slack", events: Self.events(["Ev1", "Ev2"])) == [.duplicate, .duplicate])
+        #expect(try await log.append(provider: "hubspot", events: Self.events(["Ev1", "Ev2"])) == [.duplicate, .stored(id: 13)])
+        let schema = try await log.write { connection in
+            (
+                unique: try connection.scalarText("SELECT count(*) FROM pragma_index_list('events') WHERE \"unique\""),
+                broken: try connection.scalarText("SELECT count(*) FROM pragma_foreign_key_check"),
+                delivery: try connection.scalarText("SELECT event_id FROM deliveries"),
+                through: try connection.scalarText("SELECT through_event FROM event_keys_merged")
+            )
+        }
+        #expect(schema.unique == "0" && schema.broken == "0" && schema.delivery == "8" && schema.through == "12")
+    }
+
+    @Test("Only one event log writes to a data dir at a time; the lock is free again once it closes")
+    func oneWriterPerDataDirectory() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
+        let first = try EventLog(dataDirectory: directory, logger: .disabled)
+        #expect {
+            try EventLog(dataDirectory: directory, logger: .disabled)
+        } throws: { error in
+            "\(error)".contains("another atom-hub is using the data dir")
+        }
+        first.close()
+        let second = try EventLog(dataDirectory: directory, logger: .disabled)
+        second.close()
+    }
+}
