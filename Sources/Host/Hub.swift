@@ -288,6 +288,10 @@ final class Hub: Sendable {
             if let other = seen[id] {
                 throw RouteConflictError(description: "provider id '\(id)' is used by both \(other) and \(type)")
             }
+            // A provider's own tables are `<id>_…` (ScopedProviderDatabase): that must not reach a host table.
+            if let table = Database.hostTables.first(where: { $0.hasPrefix(id + "_") }) {
+                throw RouteConflictError(description: "provider id '\(id)' (\(type)) would own the host's table '\(table)'; choose another id")
+            }
             seen[id] = "\(type)"
         }
     }

@@ -240,7 +240,22 @@ final class AdminSquatterProvider: Provider {
     init(context: ProviderContext) throws {}
 }
 
+/// Takes an id whose tables (`event_…`) would include the host's `event_keys`.
+final class TableSquatterProvider: Provider {
+    static let descriptor = ProviderDescriptor(id: "event", displayName: "Event", routes: [])
+    init(context: ProviderContext) throws {}
+}
+
 extension AuditAndAdminTests {
+    @Test("A provider id whose tables would include a host table stops startup")
+    func providersStayOutOfHostTables() throws {
+        #expect(Database.hostTables.contains("event_keys") && Database.hostTables.contains("oauth_links") && Database.hostTables.contains("schema_migrations"))
+        let error = #expect(throws: RouteConflictError.self) {
+            _ = try TestHub(plugins: #"{"providers": {}}"#, providerTypes: [TableSquatterProvider.self])
+        }
+        #expect(error?.description.contains("'event_keys'") == true)
+    }
+
     @Test("A provider cannot declare a route under /api/admin/ or /api/security/")
     func providersStayOutOfAdminPrefixes() throws {
         let error = #expect(throws: RouteConflictError.self) {

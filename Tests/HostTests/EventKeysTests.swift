@@ -130,6 +130,18 @@ struct EventKeysTests {
         #expect(schema.unique == "0" && schema.broken == "0" && schema.delivery == "8" && schema.through == "12")
     }
 
+    @Test("Ids are compared byte for byte, as SQLite does: canonically equivalent text is two events, in memory and after a merge")
+    func idsAreBytes() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
+        let log = try EventLog(dataDirectory: directory, logger: .disabled, keyMergeThreshold: 1)
+        defer { log.close() }
+        #expect(try await log.append(provider: "test", events: Self.events(["caf\u{E9}", "cafe\u{301}"])) == [.stored(id: 1), .stored(id: 2)])
+        #expect(try await log.append(provider: "test", events: Self.events(["cafe\u{301}"])) == [.duplicate])
+        try await Self.driveMerge(log, through: 2)
+        #expect(try await log.append(provider: "test", events: Self.events(["caf\u{E9}", "cafe\u{301}"])) == [.duplicate, .duplicate])
+    }
+
     @Test("Only one event log writes to a data dir at a time; the lock is free again once it closes")
     func oneWriterPerDataDirectory() async throws {
         let directory = try TemporaryDirectory.make()

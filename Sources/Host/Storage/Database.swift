@@ -243,6 +243,20 @@ enum Database {
         ),
     ]
 
+    /// The tables the migrations create for the host, and `schema_migrations`: no provider id may be a
+    /// prefix of one, since a provider owns the tables named `<id>_…`. (Migration 0006 creates the
+    /// search provider's `search_…` tables; they are its own, so they are not listed.)
+    static let hostTables: [String] = {
+        var names = ["schema_migrations"]
+        for migration in migrations {
+            let words = migration.sql.split(whereSeparator: \.isWhitespace)
+            for index in words.indices.dropFirst().dropLast() where words[index] == "TABLE" && ["CREATE", "VIRTUAL"].contains(words[index - 1]) {
+                if !words[index + 1].hasPrefix("search_") { names.append(String(words[index + 1])) }
+            }
+        }
+        return names
+    }()
+
     /// Opens a read-write connection with the hub's pragmas: WAL, synchronous=FULL, foreign keys.
     static func openWriter(dataDirectory: URL) throws -> SQLiteConnection {
         let path = dataDirectory.appendingPathComponent(fileName).path
@@ -276,10 +290,17 @@ enum Database {
         try connection.execute("PRAGMA foreign_keys = OFF")
         let applied = Result { try applyPending(connection) }
         try connection.execute("PRAGMA foreign_keys = ON")
-        try applied.get()
+        if try applied.get() > 0 {
+            // A migration that rebuilds a table writes all of it into the write-ahead log, which would
+            // otherwise keep that size for good. Answers "busy" while another connection reads; the
+            // log then stays as large until a later truncating checkpoint (`secrets rotate`).
+            _ = try connection.scalarText("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
     }
 
-    private static func applyPending(_ connection: SQLiteConnection) throws {
+    /// Applies the migrations not yet recorded; returns how many it applied.
+    private static func applyPending(_ connection: SQLiteConnection) throws -> Int {
+        var count = 0
         for migration in migrations {
             // Checked inside the write transaction, so two processes opening a new data dir at once
             // (the hub and a CLI command) cannot both apply the same migration.
@@ -301,7 +322,9 @@ enum Database {
                 try record.bind(1, migration.id)
                 try record.bind(2, Int64(Date().timeIntervalSince1970))
                 try record.run()
+                count += 1
             }
         }
+        return count
     }
 }

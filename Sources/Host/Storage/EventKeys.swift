@@ -24,10 +24,34 @@ import Synchronization
 /// Confined to the event log's writer thread. Only one event log may write to a database at a time,
 /// which ``DataDirectoryLock`` ensures.
 final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thread once, then confined to it.
-    /// An event's identity for de-duplication.
+    /// An event's identity for de-duplication, compared byte for byte as SQLite compares text (Swift's
+    /// `String ==` would take "é" and "e" + U+0301 for one id, which SQLite and the sender do not).
     struct Key: Hashable, Sendable {
         let provider: String
         let externalID: String
+
+        static func == (lhs: Key, rhs: Key) -> Bool {
+            lhs.provider.utf8.elementsEqual(rhs.provider.utf8) && lhs.externalID.utf8.elementsEqual(rhs.externalID.utf8)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            Self.combine(provider, into: &hasher)
+            Self.combine(externalID, into: &hasher)
+        }
+
+        private static func combine(_ text: String, into hasher: inout Hasher) {
+            hasher.combine(text.utf8.count)
+            let contiguous: Void? = text.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+            if contiguous == nil {
+                for byte in text.utf8 { hasher.combine(byte) }
+            }
+        }
+
+        /// SQLite's BINARY order: provider, then external id, by UTF-8 bytes.
+        static func precedes(_ lhs: Key, _ rhs: Key) -> Bool {
+            if !lhs.provider.utf8.elementsEqual(rhs.provider.utf8) { return lhs.provider.utf8.lexicographicallyPrecedes(rhs.provider.utf8) }
+            return lhs.externalID.utf8.lexicographicallyPrecedes(rhs.externalID.utf8)
+        }
     }
 
     /// A merge in progress: `keys` sorted, all of events up to `throughEvent`, inserted up to `next`.
@@ -131,9 +155,10 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
         self.latestEvent = max(self.latestEvent, latestEvent)
         guard let step, var merge else { return }
         if step.finished {
-            sorted.discard(frozen, merge)  // Freeing 32,768 keys is a millisecond the writer need not spend.
+            let finished = frozen
             frozen = []
             self.merge = nil
+            sorted.discard(consume finished, consume merge)  // Freeing 32,768 keys is a millisecond the writer need not spend.
         } else {
             merge.next = step.next
             self.merge = merge
@@ -148,8 +173,7 @@ private final class SortedMerge: Sendable {
 
     func sort(_ keys: Set<EventKeys.Key>, throughEvent: Int64) {
         DispatchQueue.global(qos: .utility).async { [self] in
-            // SQLite's order for ASCII text (byte order); other text only loses some locality.
-            let order = keys.sorted { ($0.provider, $0.externalID) < ($1.provider, $1.externalID) }
+            let order = keys.sorted(by: EventKeys.Key.precedes)
             ready.withLock { $0 = EventKeys.Merge(keys: order, throughEvent: throughEvent) }
         }
     }
