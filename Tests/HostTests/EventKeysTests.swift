@@ -142,6 +142,16 @@ struct EventKeysTests {
         #expect(try await log.append(provider: "test", events: Self.events(["caf\u{E9}", "cafe\u{301}"])) == [.duplicate, .duplicate])
     }
 
+    @Test("A merge's keys are sorted in SQLite's byte order: provider, then id, ties past the first 16 bytes, non-ASCII, empty ids")
+    func mergeOrderIsBytes() {
+        let ids = ["", "a", "a\u{0}", "ab", "Ev00000000000000001", "Ev00000000000000000", "Ev0000000000000000", "Z", "\u{E9}", "e\u{301}", "\u{1F600}x", "\u{FFFD}"]
+        let keys = Set(["slack", "hubspot", "slack\u{0}", "gmail"].flatMap { provider in ids.map { EventKeys.Key(provider: provider, externalID: $0) } })
+        let expected = keys.sorted { a, b in
+            a.provider == b.provider ? Array(a.externalID.utf8).lexicographicallyPrecedes(Array(b.externalID.utf8)) : Array(a.provider.utf8).lexicographicallyPrecedes(Array(b.provider.utf8))
+        }
+        #expect(EventKeys.sorted(keys) == expected)
+    }
+
     @Test("Only one event log writes to a data dir at a time; the lock is free again once it closes")
     func oneWriterPerDataDirectory() async throws {
         let directory = try TemporaryDirectory.make()

