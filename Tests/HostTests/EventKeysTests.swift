@@ -42,7 +42,7 @@ struct EventKeysTests {
     func mergedKeysStayDuplicates() async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
-        // Scattered like Slack's; batches of 100 against a threshold of 1,000 make merges of two steps (512 keys, then the rest).
+        // Scattered like Slack's; batches of 100 against a threshold of 1,000 make merges of several steps (200 keys each: twice the commit).
         let ids = (0..<2_000).map { String(format: "Ev%016llX", UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
         do {
             let log = try EventLog(dataDirectory: directory, logger: .disabled, keyMergeThreshold: 1_000)
