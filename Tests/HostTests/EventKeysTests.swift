@@ -130,6 +130,58 @@ struct EventKeysTests {
         #expect(schema.unique == "0" && schema.broken == "0" && schema.delivery == "8" && schema.through == "12")
     }
 
+    /// Appends new single events (the filter is taken in at a commit) until the Bloom filter is in.
+    private static func driveFilter(_ log: EventLog) async throws {
+        for n in 0..<2_000 {
+            if try await log.keyFilterState().ready { return }
+            _ = try await log.append(provider: "test", events: events(["filter-\(UUID().uuidString)-\(n)"]))
+        }
+        Issue.record("the key filter was not in within 2,000 commits")
+    }
+
+    @Test("After a restart the Bloom filter is read from event_keys: merged keys stay duplicates, and new keys skip the table")
+    func filterAfterRestart() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
+        let ids = (0..<3_000).map { String(format: "Ev%016llX", UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
+        do {
+            let log = try EventLog(dataDirectory: directory, logger: .disabled, keyMergeThreshold: 500)
+            defer { log.close() }
+            for start in stride(from: 0, to: ids.count, by: 100) {
+                _ = try await log.append(provider: "test", events: Self.events(ids[start..<start + 100]))
+            }
+            try await Self.driveMerge(log, through: 2_500)
+        }
+        let log = try EventLog(dataDirectory: directory, logger: .disabled, minimumKeyFilterBits: 1 << 16)
+        defer { log.close() }
+        try await Self.driveFilter(log)
+        #expect(try await log.append(provider: "test", events: Self.events(ids)).allSatisfy { $0 == .duplicate })
+        let before = try await log.keyFilterState().tableLookups
+        let fresh = try await log.append(provider: "test", events: Self.events((0..<1_000).map { "new-\($0)" }))
+        #expect(!fresh.contains(.duplicate))
+        let lookups = try await log.keyFilterState().tableLookups - before
+        #expect(lookups < 50, "1,000 new keys against a filter of 65,536 bits for about 3,000 keys: \(lookups) lookups")
+    }
+
+    @Test("A filter outgrown by the table is rebuilt twice the size, and no stored key is missed while it is")
+    func filterGrows() async throws {
+        let directory = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
+        // 1,024 bits hold about 100 keys: merges of 50 outgrow it again and again.
+        let log = try EventLog(dataDirectory: directory, logger: .disabled, keyMergeThreshold: 50, minimumKeyFilterBits: 1 << 10)
+        defer { log.close() }
+        let ids = (0..<2_000).map { "grow-\($0)" }
+        for start in stride(from: 0, to: ids.count, by: 25) {
+            #expect(try await log.append(provider: "test", events: Self.events(ids[start..<start + 25])).allSatisfy { $0 != .duplicate })
+            // Every key stored so far is a duplicate at every point, whatever state the filter is in.
+            let sample = ids[0..<start + 25].filter { $0.hasSuffix("7") }
+            #expect(try await log.append(provider: "test", events: Self.events(sample)).allSatisfy { $0 == .duplicate })
+        }
+        try await Self.driveMerge(log, through: 2_000)
+        try await Self.driveFilter(log)
+        #expect(try await log.append(provider: "test", events: Self.events(ids)).allSatisfy { $0 == .duplicate })
+    }
+
     @Test("Ids are compared byte for byte, as SQLite does: canonically equivalent text is two events, in memory and after a merge")
     func idsAreBytes() async throws {
         let directory = try TemporaryDirectory.make()

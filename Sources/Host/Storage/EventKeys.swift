@@ -1,5 +1,7 @@
 import Dispatch
+import Foundation
 import Glibc
+import PluginAPI
 import Synchronization
 
 /// The event log's de-duplication: which (provider, external id) pairs it already holds.
@@ -21,6 +23,11 @@ import Synchronization
 /// milliseconds to rehash and tens to subtract, which every waiting request would feel). A crash at any point leaves both
 /// places consistent: the keys of a merge cut short are still above `through_event`, loaded again at
 /// start, and merged again (`INSERT OR IGNORE`).
+///
+/// Most new keys are in neither place, and a lookup in `event_keys` costs about 7 µs; a Bloom filter
+/// (``KeyFilter``) of the table's keys answers "not there" without it. Its keys are read from the table
+/// on another thread at start (and again, into a filter twice the size, when the table has outgrown
+/// it); until then every key is looked up. Keys merged meanwhile go into the filter as they are merged.
 ///
 /// Confined to the event log's writer thread. Only one event log may write to a database at a time,
 /// which ``DataDirectoryLock`` ensures.
@@ -104,6 +111,17 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
     private static let minimumChunk = 64
 
     let mergeThreshold: Int
+    private let dataDirectory: URL
+    private let logger: Logger
+    private let minimumFilterBits: Int
+    private var filter: KeyFilter
+    /// Whether `filter` holds every key in `event_keys` (once the scan is in).
+    private(set) var filterIsReady = false
+    private let filterScan = FilterScan()
+    /// Keys in `event_keys`, about (what sizes the filter).
+    private var tableKeys: Int
+    /// Lookups in `event_keys` so far (what a test reads to see the filter at work).
+    private(set) var tableLookups = 0
     private var active: Set<Key>
     private var frozen: Set<Key> = []
     private var latestEvent: Int64
@@ -115,9 +133,13 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
     /// Keys of events not yet in `event_keys` (what a test or a metric reads).
     var unmergedCount: Int { active.count + frozen.count }
 
-    /// Loads the keys above `through_event` from `connection` (the writer's).
-    init(connection: SQLiteConnection, mergeThreshold: Int) throws {
+    /// Loads the keys above `through_event` from `connection` (the writer's), and starts reading the
+    /// table's keys into the filter (of at least `minimumFilterBits`) from `dataDirectory`.
+    init(connection: SQLiteConnection, mergeThreshold: Int, dataDirectory: URL, logger: Logger, minimumFilterBits: Int = 1 << 24) throws {
         self.mergeThreshold = mergeThreshold
+        self.dataDirectory = dataDirectory
+        self.logger = logger
+        self.minimumFilterBits = minimumFilterBits
         active = Self.emptySet(for: mergeThreshold)
         let through = try connection.prepare("SELECT through_event FROM event_keys_merged WHERE id = 1")
         defer { through.reset() }
@@ -125,6 +147,8 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
             throw SQLiteError(code: 0, message: "event_keys_merged has no row: the database was not migrated", sql: through.sql)
         }
         latestEvent = through.int64(0)
+        tableKeys = Int(latestEvent)  // Event ids are dense and never deleted: one key per event up to through_event.
+        filter = KeyFilter(bits: KeyFilter.bits(forKeys: tableKeys, minimum: minimumFilterBits))
         let rows = try connection.prepare("SELECT id, provider, external_id FROM events WHERE id > ? ORDER BY id")
         defer { rows.reset() }
         try rows.bind(1, latestEvent)
@@ -132,6 +156,7 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
             latestEvent = rows.int64(0)
             active.insert(Key(provider: rows.text(1) ?? "", externalID: rows.text(2) ?? ""))
         }
+        filterScan.start(dataDirectory: dataDirectory, bits: filter.bitCount, logger: logger)
     }
 
     /// An empty set with room for a whole merge and the keys that arrive while it runs, so it never rehashes on the writer.
@@ -140,6 +165,8 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
     /// Whether an event with `key` was stored by an earlier commit.
     func contains(_ key: Key, on connection: SQLiteConnection) throws -> Bool {
         if active.contains(key) || frozen.contains(key) { return true }
+        if filterIsReady && !filter.mightContain(key) { return false }
+        tableLookups += 1
         let lookup = try connection.prepare("SELECT 1 FROM event_keys WHERE provider = ? AND external_id = ?")
         defer { lookup.reset() }
         try lookup.bind(1, key.provider)
@@ -151,6 +178,10 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
     /// least twice the `pace` events the transaction stores, so merging gains on ingest. Freezes
     /// `active` and starts sorting it once it has reached the threshold.
     func mergeStep(on connection: SQLiteConnection, pace: Int) throws -> MergeStep? {
+        if !filterIsReady, let scanned = filterScan.take() {
+            filter.formUnion(scanned)
+            filterIsReady = true
+        }
         if merge == nil, sorting, let ready = sorted.take() {
             merge = ready
             sorting = false
@@ -169,6 +200,7 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
             try insert.bind(1, key.provider)
             try insert.bind(2, key.externalID)
             try insert.run()
+            filter.add(key)  // Before the commit: if it rolls back, the filter only says "maybe" once too often.
         }
         let finished = end == merge.keys.count
         if finished {
@@ -188,6 +220,13 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
         self.latestEvent = max(self.latestEvent, latestEvent)
         guard let step, var merge else { return }
         if step.finished {
+            tableKeys += merge.keys.count
+            if filterIsReady && tableKeys * 10 > filter.bitCount {
+                // Past ten bits a key the filter's "maybe" grows common: read the table into one twice the size.
+                filter = KeyFilter(bits: KeyFilter.bits(forKeys: tableKeys, minimum: minimumFilterBits))
+                filterIsReady = false
+                filterScan.start(dataDirectory: dataDirectory, bits: filter.bitCount, logger: logger)
+            }
             let finished = frozen
             frozen = []
             self.merge = nil
@@ -195,6 +234,39 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
         } else {
             merge.next = step.next
             self.merge = merge
+        }
+    }
+}
+
+/// Reads the keys in `event_keys` into a filter on another thread, through a read-only connection of
+/// its own, and holds it until the writer takes it. Its snapshot may miss merges committed while it
+/// reads; the writer's own filter has those, and the two are joined.
+private final class FilterScan: Sendable {
+    private let result = Mutex<KeyFilter?>(nil)
+
+    func start(dataDirectory: URL, bits: Int, logger: Logger) {
+        DispatchQueue.global(qos: .utility).async { [self] in
+            do {
+                let connection = try Database.openReader(dataDirectory: dataDirectory)
+                var filter = KeyFilter(bits: bits)
+                let rows = try connection.prepare("SELECT provider, external_id FROM event_keys")
+                defer { rows.reset() }
+                while try rows.step() {
+                    filter.add(EventKeys.Key(provider: rows.text(0) ?? "", externalID: rows.text(1) ?? ""))
+                }
+                result.withLock { $0 = filter }
+            } catch {
+                logger.warning(
+                    "could not read event_keys into the de-duplication filter; every new event is looked up in the table instead",
+                    [("error", "\(error)")])
+            }
+        }
+    }
+
+    func take() -> KeyFilter? {
+        result.withLock { slot in
+            defer { slot = nil }
+            return slot
         }
     }
 }

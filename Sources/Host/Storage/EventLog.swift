@@ -77,20 +77,25 @@ final class EventLog: Sendable {
     private let maximumBatch = 1024
     /// Held while this log writes to the data dir: ``EventKeys`` needs to be the only writer of events.
     private let lock: DataDirectoryLock
+    /// The de-duplication state; only the writer thread touches it.
+    private let eventKeys: EventKeys
 
     /// Opens (creating and migrating) the database in `dataDirectory` and starts the writer thread.
     /// `fanOut` creates each new event's deliveries in the transaction that stores it. `walPath`
     /// names another file for the syncer to fsync instead of the log (tests make it fail).
     /// `walPreallocation` bytes of zeros are written to the log before the first commit (see ``WALPreallocation``).
     /// `keyMergeThreshold` is how many new events' keys are held in memory before they are merged
-    /// into the sorted de-duplication table (see ``EventKeys``).
+    /// into the sorted de-duplication table, whose Bloom filter has at least `minimumKeyFilterBits`
+    /// (see ``EventKeys``).
     init(
         dataDirectory: URL, logger: Logger, fanOut: DeliveryFanOut = .none(), walPath: String? = nil, walPreallocation: Int = 0,
-        backgroundCheckpoints: Bool = true, keyMergeThreshold: Int = 32_768
+        backgroundCheckpoints: Bool = true, keyMergeThreshold: Int = 32_768, minimumKeyFilterBits: Int = 1 << 24
     ) throws {
         lock = try DataDirectoryLock(dataDirectory: dataDirectory)
         let writer = try Database.openWriter(dataDirectory: dataDirectory)
-        let keys = try EventKeys(connection: writer, mergeThreshold: keyMergeThreshold)
+        let keys = try EventKeys(
+            connection: writer, mergeThreshold: keyMergeThreshold, dataDirectory: dataDirectory, logger: logger, minimumFilterBits: minimumKeyFilterBits)
+        eventKeys = keys
         // Commits append to the log without an fsync; the syncer makes them durable before anyone hears of them.
         try writer.execute("PRAGMA synchronous = NORMAL")
         let logPath = dataDirectory.appendingPathComponent(Database.fileName).path + "-wal"
@@ -109,7 +114,7 @@ final class EventLog: Sendable {
         self.logger = logger
         self.fanOut = fanOut
         WriterBox.startThread(named: "atom.writer", owning: writer) { [self] connection in
-            runWriter(connection, keys: keys)
+            runWriter(connection)
             writerFinished.signal()
         }
     }
@@ -130,6 +135,12 @@ final class EventLog: Sendable {
                 continuation.resume(throwing: EventLogError(description: "the event log is closed"))
             }
         }
+    }
+
+    /// Whether the de-duplication filter is in, and how many keys have been looked up in `event_keys`
+    /// (read on the writer thread; what a test looks at).
+    func keyFilterState() async throws -> (ready: Bool, tableLookups: Int) {
+        try await write { [eventKeys] _ in (eventKeys.filterIsReady, eventKeys.tableLookups) }
     }
 
     /// Runs `body` with the writer connection on the writer thread and returns its result; other
@@ -275,7 +286,7 @@ final class EventLog: Sendable {
 
     // MARK: - Writer thread
 
-    private func runWriter(_ connection: SQLiteConnection, keys: EventKeys) {
+    private func runWriter(_ connection: SQLiteConnection) {
         while true {
             wakeWriter.wait()
             while true {
@@ -289,7 +300,7 @@ final class EventLog: Sendable {
                     state.work.removeAll()
                     return (batch, grouped, work, state.closed && state.pending.isEmpty)
                 }
-                if !batch.isEmpty || !grouped.isEmpty { commit(batch, grouped, on: connection, keys: keys) }
+                if !batch.isEmpty || !grouped.isEmpty { commit(batch, grouped, on: connection, keys: eventKeys) }
                 for item in work { item(connection) }
                 checkpointer.wrapIfDue(connection)
                 if closed { return }
