@@ -20,9 +20,9 @@ import Synchronization
 /// chunk inside each following commit, so an index page is written about once per merge instead of
 /// once per event. The last chunk's commit advances `through_event`; only then is `frozen` dropped.
 /// Sets are swapped and dropped whole, never copied or subtracted on the writer (32,768 keys take
-/// milliseconds to rehash and tens to subtract, which every waiting request would feel). A crash at any point leaves both
-/// places consistent: the keys of a merge cut short are still above `through_event`, loaded again at
-/// start, and merged again (`INSERT OR IGNORE`).
+/// milliseconds to rehash and tens to subtract, which every waiting request would feel). A crash at
+/// any point leaves both places consistent: the keys of a merge cut short are still above
+/// `through_event`, loaded again at start, and merged again (`INSERT OR IGNORE`).
 ///
 /// Most new keys are in neither place, and a lookup in `event_keys` costs about 7 µs; a Bloom filter
 /// (``KeyFilter``) of the table's keys answers "not there" without it. Its keys are read from the table
@@ -65,7 +65,6 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
                 for byte in text.utf8 { hasher.combine(byte) }
             }
         }
-
     }
 
     /// `keys` in SQLite's BINARY order (provider, then external id, by UTF-8 bytes). Sorts on the
@@ -129,9 +128,6 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
     /// Where the sorting thread leaves a merge; `sorting` while it works.
     private let sorted = SortedMerge()
     private var sorting = false
-
-    /// Keys of events not yet in `event_keys` (what a test or a metric reads).
-    var unmergedCount: Int { active.count + frozen.count }
 
     /// Loads the keys above `through_event` from `connection` (the writer's), and starts reading the
     /// table's keys into the filter (of at least `minimumFilterBits`) from `dataDirectory`.

@@ -93,9 +93,8 @@ final class EventLog: Sendable {
     ) throws {
         lock = try DataDirectoryLock(dataDirectory: dataDirectory)
         let writer = try Database.openWriter(dataDirectory: dataDirectory)
-        let keys = try EventKeys(
+        eventKeys = try EventKeys(
             connection: writer, mergeThreshold: keyMergeThreshold, dataDirectory: dataDirectory, logger: logger, minimumFilterBits: minimumKeyFilterBits)
-        eventKeys = keys
         // Commits append to the log without an fsync; the syncer makes them durable before anyone hears of them.
         try writer.execute("PRAGMA synchronous = NORMAL")
         let logPath = dataDirectory.appendingPathComponent(Database.fileName).path + "-wal"
@@ -300,7 +299,7 @@ final class EventLog: Sendable {
                     state.work.removeAll()
                     return (batch, grouped, work, state.closed && state.pending.isEmpty)
                 }
-                if !batch.isEmpty || !grouped.isEmpty { commit(batch, grouped, on: connection, keys: eventKeys) }
+                if !batch.isEmpty || !grouped.isEmpty { commit(batch, grouped, on: connection) }
                 for item in work { item(connection) }
                 checkpointer.wrapIfDue(connection)
                 if closed { return }
@@ -309,7 +308,8 @@ final class EventLog: Sendable {
         }
     }
 
-    private func commit(_ batch: [PendingAppend], _ grouped: [GroupedWrite], on connection: SQLiteConnection, keys: EventKeys) {
+    private func commit(_ batch: [PendingAppend], _ grouped: [GroupedWrite], on connection: SQLiteConnection) {
+        let keys = eventKeys
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
         var deliveries = 0
         var answers: [@Sendable (Bool) -> Void] = []
