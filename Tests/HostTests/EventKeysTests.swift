@@ -29,13 +29,21 @@ struct EventKeysTests {
         }
     }
 
-    /// Appends new single events (merges advance only inside commits) until a merge has covered `event`.
-    private static func driveMerge(_ log: EventLog, through event: Int64) async throws {
+    /// Appends new single events until `done` (merges and the filter advance only inside commits).
+    private static func drive(_ log: EventLog, until what: String, _ done: () async throws -> Bool) async throws {
         for n in 0..<2_000 {
-            if try await merged(log).through >= event { return }
-            _ = try await log.append(provider: "test", events: events(["drive-\(event)-\(n)"]))
+            if try await done() { return }
+            _ = try await log.append(provider: "test", events: events(["drive-\(UUID().uuidString)-\(n)"]))
         }
-        Issue.record("no merge reached event \(event) within 2,000 commits")
+        Issue.record("\(what) did not happen within 2,000 commits")
+    }
+
+    private static func driveMerge(_ log: EventLog, through event: Int64) async throws {
+        try await drive(log, until: "a merge through event \(event)") { try await merged(log).through >= event }
+    }
+
+    private static func driveFilter(_ log: EventLog) async throws {
+        try await drive(log, until: "the key filter") { try await log.keyFilterState().ready }
     }
 
     @Test("Keys merged into the sorted table, and keys still in memory, are duplicates before and after a restart")
@@ -128,15 +136,6 @@ struct EventKeysTests {
             )
         }
         #expect(schema.unique == "0" && schema.broken == "0" && schema.delivery == "8" && schema.through == "12")
-    }
-
-    /// Appends new single events (the filter is taken in at a commit) until the Bloom filter is in.
-    private static func driveFilter(_ log: EventLog) async throws {
-        for n in 0..<2_000 {
-            if try await log.keyFilterState().ready { return }
-            _ = try await log.append(provider: "test", events: events(["filter-\(UUID().uuidString)-\(n)"]))
-        }
-        Issue.record("the key filter was not in within 2,000 commits")
     }
 
     @Test("After a restart the Bloom filter is read from event_keys: merged keys stay duplicates, and new keys skip the table")
