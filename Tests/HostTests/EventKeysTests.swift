@@ -160,6 +160,12 @@ struct EventKeysTests {
         #expect(!fresh.contains(.duplicate))
         let lookups = try await log.keyFilterState().tableLookups - before
         #expect(lookups < 50, "1,000 new keys against a filter of 65,536 bits for about 3,000 keys: \(lookups) lookups")
+
+        // The scan reads the table page by page (here 7 keys a page): every key, once.
+        let stored = try await log.write { connection in try connection.scalarText("SELECT count(*) FROM event_keys").flatMap { Int($0) } ?? -1 }
+        let scan = try FilterScan.read(dataDirectory: directory, bits: 1 << 16, page: 7)
+        #expect(scan.keys == stored && stored >= 2_500)
+        #expect(ids.prefix(2_500).allSatisfy { scan.filter.mightContain(EventKeys.Key(provider: "test", externalID: $0)) })
     }
 
     @Test("A filter outgrown by the table is rebuilt twice the size, and no stored key is missed while it is")

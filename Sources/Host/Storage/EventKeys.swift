@@ -25,9 +25,11 @@ import Synchronization
 /// `through_event`, loaded again at start, and merged again (`INSERT OR IGNORE`).
 ///
 /// Most new keys are in neither place, and a lookup in `event_keys` costs about 7 µs; a Bloom filter
-/// (``KeyFilter``) of the table's keys answers "not there" without it. Its keys are read from the table
-/// on another thread at start (and again, into a filter twice the size, when the table has outgrown
-/// it); until then every key is looked up. Keys merged meanwhile go into the filter as they are merged.
+/// (``KeyFilter``) of the table's keys answers "not there" without it. Another thread reads the table
+/// into a new filter at start, and into one twice the size when the table has outgrown it; until that
+/// filter is in, every key is looked up. Keys merged while it reads are kept in a list and added to the
+/// filter when it comes in (the scan may have missed them), so the writer never builds or copies a
+/// whole filter. A scan that fails is tried again after the next merge.
 ///
 /// Confined to the event log's writer thread. Only one event log may write to a database at a time,
 /// which ``DataDirectoryLock`` ensures.
@@ -112,10 +114,14 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
     let mergeThreshold: Int
     private let dataDirectory: URL
     private let logger: Logger
-    private let minimumFilterBits: Int
-    private var filter: KeyFilter
-    /// Whether `filter` holds every key in `event_keys` (once the scan is in).
-    private(set) var filterIsReady = false
+    /// The Bloom filter of `event_keys`; nil while a scan fills the next one.
+    private var filter: KeyFilter?
+    /// Keys merged while a scan runs, added to its filter when it comes in.
+    private var mergedDuringScan: [Key] = []
+    /// The last scan failed; the next finished merge starts another.
+    private var scanFailed = false
+    /// Bits of the filter the running (or next) scan fills.
+    private var filterBits: Int
     private let filterScan = FilterScan()
     /// Keys in `event_keys`, about (what sizes the filter).
     private var tableKeys: Int
@@ -135,7 +141,6 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
         self.mergeThreshold = mergeThreshold
         self.dataDirectory = dataDirectory
         self.logger = logger
-        self.minimumFilterBits = minimumFilterBits
         active = Self.emptySet(for: mergeThreshold)
         let through = try connection.prepare("SELECT through_event FROM event_keys_merged WHERE id = 1")
         defer { through.reset() }
@@ -144,7 +149,7 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
         }
         latestEvent = through.int64(0)
         tableKeys = Int(latestEvent)  // Event ids are dense and never deleted: one key per event up to through_event.
-        filter = KeyFilter(bits: KeyFilter.bits(forKeys: tableKeys, minimum: minimumFilterBits))
+        filterBits = KeyFilter.bits(forKeys: tableKeys, minimum: minimumFilterBits)
         let rows = try connection.prepare("SELECT id, provider, external_id FROM events WHERE id > ? ORDER BY id")
         defer { rows.reset() }
         try rows.bind(1, latestEvent)
@@ -152,8 +157,11 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
             latestEvent = rows.int64(0)
             active.insert(Key(provider: rows.text(1) ?? "", externalID: rows.text(2) ?? ""))
         }
-        filterScan.start(dataDirectory: dataDirectory, bits: filter.bitCount, logger: logger)
+        filterScan.start(dataDirectory: dataDirectory, bits: filterBits, logger: logger)
     }
+
+    /// Whether the filter is in (what a test waits for).
+    var filterIsReady: Bool { filter != nil }
 
     /// An empty set with room for a whole merge and the keys that arrive while it runs, so it never rehashes on the writer.
     private static func emptySet(for threshold: Int) -> Set<Key> { Set(minimumCapacity: threshold + threshold / 2) }
@@ -161,7 +169,7 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
     /// Whether an event with `key` was stored by an earlier commit.
     func contains(_ key: Key, on connection: SQLiteConnection) throws -> Bool {
         if active.contains(key) || frozen.contains(key) { return true }
-        if filterIsReady && !filter.mightContain(key) { return false }
+        if let filter, !filter.mightContain(key) { return false }
         tableLookups += 1
         let lookup = try connection.prepare("SELECT 1 FROM event_keys WHERE provider = ? AND external_id = ?")
         defer { lookup.reset() }
@@ -174,9 +182,14 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
     /// least twice the `pace` events the transaction stores, so merging gains on ingest. Freezes
     /// `active` and starts sorting it once it has reached the threshold.
     func mergeStep(on connection: SQLiteConnection, pace: Int) throws -> MergeStep? {
-        if !filterIsReady, let scanned = filterScan.take() {
-            filter.formUnion(scanned)
-            filterIsReady = true
+        if filter == nil, let scanned = filterScan.take() {
+            switch scanned {
+            case .success(var filled):
+                for key in mergedDuringScan { filled.add(key) }
+                filter = filled
+            case .failure:
+                scanFailed = true  // Logged by the scan; keys are still merged into mergedDuringScan.
+            }
         }
         if merge == nil, sorting, let ready = sorted.take() {
             merge = ready
@@ -196,7 +209,8 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
             try insert.bind(1, key.provider)
             try insert.bind(2, key.externalID)
             try insert.run()
-            filter.add(key)  // Before the commit: if it rolls back, the filter only says "maybe" once too often.
+            // Before the commit: if it rolls back, the filter only says "maybe" once too often.
+            if filter == nil { mergedDuringScan.append(key) } else { filter?.add(key) }
         }
         let finished = end == merge.keys.count
         if finished {
@@ -217,11 +231,16 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
         guard let step, var merge else { return }
         if step.finished {
             tableKeys += merge.keys.count
-            if filterIsReady && tableKeys * 10 > filter.bitCount {
-                // Past ten bits a key the filter's "maybe" grows common: read the table into one twice the size.
-                filter = KeyFilter(bits: KeyFilter.bits(forKeys: tableKeys, minimum: minimumFilterBits))
-                filterIsReady = false
-                filterScan.start(dataDirectory: dataDirectory, bits: filter.bitCount, logger: logger)
+            if let current = filter, tableKeys * 10 > current.bitCount {
+                // Below ten bits a key the filter's "maybe" grows common: read the table into one twice the size.
+                filter = nil
+                mergedDuringScan = []
+                filterBits = current.bitCount * 2
+                filterScan.start(dataDirectory: dataDirectory, bits: filterBits, logger: logger)
+            } else if scanFailed {
+                scanFailed = false
+                mergedDuringScan = []  // All committed: the new scan reads them.
+                filterScan.start(dataDirectory: dataDirectory, bits: filterBits, logger: logger)
             }
             let finished = frozen
             frozen = []
@@ -235,31 +254,57 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
 }
 
 /// Reads the keys in `event_keys` into a filter on another thread, through a read-only connection of
-/// its own, and holds it until the writer takes it. Its snapshot may miss merges committed while it
-/// reads; the writer's own filter has those, and the two are joined.
-private final class FilterScan: Sendable {
-    private let result = Mutex<KeyFilter?>(nil)
+/// its own, and holds it until the writer takes it. It reads 10,000 keys per statement, each its own
+/// read transaction, so no snapshot is held long enough to stop checkpoints from restarting the log; a
+/// key it misses was merged after it began, and the writer keeps those.
+final class FilterScan: Sendable {
+    private let result = Mutex<Result<KeyFilter, any Error>?>(nil)
 
     func start(dataDirectory: URL, bits: Int, logger: Logger) {
         DispatchQueue.global(qos: .utility).async { [self] in
-            do {
-                let connection = try Database.openReader(dataDirectory: dataDirectory)
-                var filter = KeyFilter(bits: bits)
-                let rows = try connection.prepare("SELECT provider, external_id FROM event_keys")
-                defer { rows.reset() }
-                while try rows.step() {
-                    filter.add(EventKeys.Key(provider: rows.text(0) ?? "", externalID: rows.text(1) ?? ""))
-                }
-                result.withLock { $0 = filter }
-            } catch {
+            let outcome = Result { try Self.read(dataDirectory: dataDirectory, bits: bits).filter }
+            if case .failure(let error) = outcome {
                 logger.warning(
-                    "could not read event_keys into the de-duplication filter; every new event is looked up in the table instead",
+                    "could not read event_keys into the de-duplication filter; new events are looked up in the table until the next try",
                     [("error", "\(error)")])
             }
+            result.withLock { $0 = outcome }
         }
     }
 
-    func take() -> KeyFilter? {
+    /// Reads every key of `event_keys`, `page` keys per statement, into a filter of `bits` bits;
+    /// returns it and how many keys it read.
+    static func read(dataDirectory: URL, bits: Int, page: Int64 = 10_000) throws -> (filter: KeyFilter, keys: Int) {
+        var keys = 0
+        let connection = try Database.openReader(dataDirectory: dataDirectory)
+        var filter = KeyFilter(bits: bits)
+        let first = try connection.prepare("SELECT provider, external_id FROM event_keys ORDER BY provider, external_id LIMIT ?")
+        defer { first.reset() }
+        let next = try connection.prepare(
+            "SELECT provider, external_id FROM event_keys WHERE (provider, external_id) > (?, ?) ORDER BY provider, external_id LIMIT ?")
+        defer { next.reset() }
+        var last: EventKeys.Key?
+        while true {
+            let rows = last == nil ? first : next
+            rows.reset()
+            if let last {
+                try rows.bind(1, last.provider)
+                try rows.bind(2, last.externalID)
+            }
+            try rows.bind(last == nil ? 1 : 3, page)
+            var count: Int64 = 0
+            while try rows.step() {
+                let key = EventKeys.Key(provider: rows.text(0) ?? "", externalID: rows.text(1) ?? "")
+                filter.add(key)
+                last = key
+                count += 1
+            }
+            keys += Int(count)
+            if count < page { return (filter, keys) }
+        }
+    }
+
+    func take() -> Result<KeyFilter, any Error>? {
         result.withLock { slot in
             defer { slot = nil }
             return slot

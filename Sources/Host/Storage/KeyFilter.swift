@@ -16,7 +16,8 @@ struct KeyFilter: Sendable {
         words = Array(repeating: 0, count: size / 64)
     }
 
-    /// The size for `keys` keys at ten bits each, with room for as many again, and at least `minimum`.
+    /// The size for `keys` keys at ten bits each, with room for as many again, and at least `minimum`
+    /// (rounded up to a power of two by `init`: 20 to 40 bits a key).
     static func bits(forKeys keys: Int, minimum: Int) -> Int { max(minimum, 20 * keys) }
 
     mutating func add(_ key: EventKeys.Key) {
@@ -38,12 +39,6 @@ struct KeyFilter: Sendable {
             position &+= step
         }
         return true
-    }
-
-    /// Adds every key `other` holds; `other` must have the same size.
-    mutating func formUnion(_ other: KeyFilter) {
-        precondition(other.bitCount == bitCount, "Bloom filters of different sizes cannot be merged")
-        for index in words.indices { words[index] |= other.words[index] }
     }
 
     /// Two hashes for double hashing: the key's own (seeded per process, which is fine for a filter
