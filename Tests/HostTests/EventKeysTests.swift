@@ -38,6 +38,20 @@ struct EventKeysTests {
         Issue.record("\(what) did not happen within 2,000 commits")
     }
 
+    /// `count` event ids scattered like Slack's (`Ev` + 16 hex digits of a bijection of the counter).
+    private static func scatteredIDs(_ count: Int) -> [String] {
+        (0..<count).map { String(format: "Ev%016llX", UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
+    }
+
+    /// Appends `ids` as events of provider `test`, 100 per append (one commit each), and returns every outcome.
+    private static func appendInBatches(_ log: EventLog, _ ids: [String]) async throws -> [AppendOutcome] {
+        var outcomes: [AppendOutcome] = []
+        for start in stride(from: 0, to: ids.count, by: 100) {
+            outcomes += try await log.append(provider: "test", events: events(ids[start..<min(start + 100, ids.count)]))
+        }
+        return outcomes
+    }
+
     private static func driveMerge(_ log: EventLog, through event: Int64) async throws {
         try await drive(log, until: "a merge through event \(event)") { try await merged(log).through >= event }
     }
@@ -51,14 +65,11 @@ struct EventKeysTests {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
         // Scattered like Slack's; batches of 100 against a threshold of 1,000 make merges of several steps (200 keys each: twice the commit).
-        let ids = (0..<2_000).map { String(format: "Ev%016llX", UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
+        let ids = Self.scatteredIDs(2_000)
         do {
             let log = try EventLog(dataDirectory: directory, logger: .disabled, keyMergeThreshold: 1_000)
             defer { log.close() }
-            for start in stride(from: 0, to: ids.count, by: 100) {
-                let outcomes = try await log.append(provider: "test", events: Self.events(ids[start..<start + 100]))
-                #expect(!outcomes.contains(.duplicate))
-            }
+            #expect(try await !Self.appendInBatches(log, ids).contains(.duplicate))
             try await Self.driveMerge(log, through: 1_000)
             let state = try await Self.merged(log)
             #expect(state.keys >= state.through && state.missing == 0, "every event up to through_event has its key in the table")
@@ -142,13 +153,11 @@ struct EventKeysTests {
     func filterAfterRestart() async throws {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }  // Best effort cleanup.
-        let ids = (0..<3_000).map { String(format: "Ev%016llX", UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
+        let ids = Self.scatteredIDs(3_000)
         do {
             let log = try EventLog(dataDirectory: directory, logger: .disabled, keyMergeThreshold: 500)
             defer { log.close() }
-            for start in stride(from: 0, to: ids.count, by: 100) {
-                _ = try await log.append(provider: "test", events: Self.events(ids[start..<start + 100]))
-            }
+            #expect(try await !Self.appendInBatches(log, ids).contains(.duplicate))
             try await Self.driveMerge(log, through: 2_500)
         }
         let log = try EventLog(dataDirectory: directory, logger: .disabled, minimumKeyFilterBits: 1 << 16)
