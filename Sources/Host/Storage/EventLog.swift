@@ -121,7 +121,8 @@ final class EventLog: Sendable {
     /// Appends `events` for `provider` and returns once they are durable.
     func append(provider: String, events: [NewEvent]) async throws -> [AppendOutcome] {
         if events.isEmpty { return [] }
-        let payloads = events.map { $0.payload.serialized() }
+        // A payload is about as long as the body it came from: room for that at once saves the buffer regrowing.
+        let payloads = events.map { $0.payload.serialized(reservingCapacity: $0.rawBody.count + 64) }
         return try await withCheckedThrowingContinuation { continuation in
             let accepted = queue.withLock { state in
                 guard !state.closed else { return false }
@@ -340,9 +341,7 @@ final class EventLog: Sendable {
                         try insert.bind(3, event.type)
                         try insert.bind(4, receivedAt)
                         try insert.bind(5, event.occurredAt)
-                        try insert.bind(6, blob: event.rawBody)
-                        try insert.bind(7, utf8Text: payload)
-                        try insert.run()
+                        try insert.run(borrowing: event.rawBody, at: 6, utf8Text: payload, at: 7)
                         let id = connection.lastInsertRowID
                         storedKeys.insert(key)
                         latestEvent = id

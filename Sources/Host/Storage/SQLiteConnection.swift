@@ -183,22 +183,33 @@ final class Statement {
         try check(value.map { sqlite3_bind_double(raw, index, $0) } ?? sqlite3_bind_null(raw, index))
     }
 
-    /// Binds UTF-8 bytes as TEXT (for JSON the hub serialized itself, without a String in between).
-    func bind(_ index: Int32, utf8Text: [UInt8]) throws(SQLiteError) {
-        let rc = utf8Text.withUnsafeBytes { buffer in
-            // An empty array may have no storage; SQLite needs a valid pointer even for zero bytes.
-            sqlite3_bind_text64(
-                raw, index, buffer.baseAddress?.assumingMemoryBound(to: CChar.self) ?? UnsafePointer(bitPattern: 1), sqlite3_uint64(buffer.count),
-                atom_sqlite_transient(), UInt8(SQLITE_UTF8))
-        }
-        try check(rc)
-    }
-
     func bind(_ index: Int32, blob: [UInt8]) throws(SQLiteError) {
         let rc = blob.withUnsafeBytes { buffer in
             sqlite3_bind_blob64(raw, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64(buffer.count), atom_sqlite_transient())
         }
         try check(rc)
+    }
+
+    /// Binds `blob` at `blobIndex` and the UTF-8 `text` at `textIndex` without copying them, runs the
+    /// statement and resets it. SQLite reads the bytes in place (`SQLITE_STATIC`), which is safe only
+    /// because they stay borrowed until the reset: the copies the other binds make cost the writer two
+    /// allocations and copies per stored event.
+    func run(borrowing blob: [UInt8], at blobIndex: Int32, utf8Text text: [UInt8], at textIndex: Int32) throws(SQLiteError) {
+        let result = blob.withUnsafeBytes { blob in
+            text.withUnsafeBytes { text in
+                Result { () throws(SQLiteError) in
+                    defer { reset() }
+                    // Empty arrays may have no storage; SQLite needs a valid pointer even for zero bytes.
+                    try check(sqlite3_bind_blob64(raw, blobIndex, blob.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64(blob.count), nil))
+                    try check(
+                        sqlite3_bind_text64(
+                            raw, textIndex, text.baseAddress?.assumingMemoryBound(to: CChar.self) ?? UnsafePointer(bitPattern: 1),
+                            sqlite3_uint64(text.count), nil, UInt8(SQLITE_UTF8)))
+                    try run()
+                }
+            }
+        }
+        try result.get()
     }
 
     /// Advances to the next row; false when done.

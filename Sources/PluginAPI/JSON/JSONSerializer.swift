@@ -1,8 +1,8 @@
 extension JSONValue {
-    /// Compact UTF-8 JSON for this value.
-    public func serialized() -> [UInt8] {
+    /// Compact UTF-8 JSON for this value, in a buffer that starts with room for `capacity` bytes.
+    public func serialized(reservingCapacity capacity: Int = 128) -> [UInt8] {
         var out = [UInt8]()
-        out.reserveCapacity(128)
+        out.reserveCapacity(capacity)
         write(to: &out)
         return out
     }
