@@ -37,11 +37,18 @@ struct SlackCommandsTests {
         }
     }
 
-    @Test("ssl_check is answered 200 and stores nothing")
+    @Test("ssl_check is answered 200, signed or not (as Slack's Bolt does), and stores nothing; an unsigned command is still a 401")
     func sslCheck() async throws {
         try await withHub { hub in
-            let response = try await post(hub, "/api/webhooks/slack/commands", Self.form("ssl_check=1&token=abc"))
-            #expect(response.status == 200)
+            let signed = try await post(hub, "/api/webhooks/slack/commands", Self.form("ssl_check=1&token=abc"))
+            #expect(signed.status == 200)
+            let unsigned = try await post(
+                hub, "/api/webhooks/slack/commands", Self.form("ssl_check=1&token=abc"), headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            #expect(unsigned.status == 200)
+            #expect(unsigned.body.isEmpty)
+            let command = Self.form("command=%2Fx&text=a&trigger_id=1.2.3&ssl_check=0")
+            let unsignedCommand = try await post(hub, "/api/webhooks/slack/commands", command, headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            #expect(unsignedCommand.status == 401)
             #expect(try await hub.storedEvents().isEmpty)
         }
     }

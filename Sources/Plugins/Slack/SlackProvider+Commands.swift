@@ -1,12 +1,14 @@
 import PluginAPI
 
 extension SlackProvider {
-    /// `POST /api/webhooks/slack/commands`: verify over the raw form bytes, answer Slack's SSL check,
-    /// otherwise store the command (once per `trigger_id`) and reply ephemerally.
+    /// `POST /api/webhooks/slack/commands`: answer Slack's SSL check, otherwise verify over the raw
+    /// form bytes, store the command (once per `trigger_id`) and reply ephemerally.
     func receiveCommand(_ request: Request) async throws -> Response {
-        try verify(request)
         let form = Self.formFields(request)
+        // Slack's certificate probe (`ssl_check=1`) only needs a 200, and Slack's own Bolt answers it
+        // before verifying the signature: the probe may come unsigned. Nothing is stored or run for it.
         if form["ssl_check"]?.stringValue == "1" { return .empty(200) }
+        try verify(request)
         guard let triggerID = form["trigger_id"]?.stringValue, !triggerID.isEmpty else {
             throw HTTPError.badRequest("slash command without trigger_id")
         }
