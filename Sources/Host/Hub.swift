@@ -16,7 +16,7 @@ struct HubOptions: Sendable {
     var jobs = JobWorkers.Configuration()
     /// Backoff between a failed job's attempts.
     var jobRetry = RetryPolicy()
-    /// Seconds shutdown waits for running jobs (given back to the queue after it) and delivery attempts.
+    /// Seconds shutdown waits for running jobs (given back to the queue after it), delivery attempts and subscription handlers.
     var jobShutdownDeadline: Double = 25
     /// Forwarding stored events to destinations: attempts, backoff, timeout.
     var deliveries = DeliveryWorker.Configuration()
@@ -259,9 +259,10 @@ final class Hub: Sendable {
         return port
     }
 
-    /// Graceful shutdown: not ready, stop accepting, finish in-flight requests, let running jobs and
-    /// delivery attempts finish (until one shared deadline; unfinished jobs go back to the queue,
-    /// unrecorded attempts are sent again at the next start), close storage.
+    /// Graceful shutdown: not ready, stop accepting, finish in-flight requests, let running jobs,
+    /// delivery attempts and subscription handlers finish (until one shared deadline; unfinished jobs
+    /// go back to the queue, unrecorded attempts are sent again and unacknowledged events handled
+    /// again at the next start), close storage.
     func shutdown() {
         readiness.isReady = false
         deliveryWorker.beginShutdown()
@@ -270,7 +271,8 @@ final class Hub: Sendable {
         let start = System.monotonicNanoseconds()
         jobWorkers.shutdown(deadline: jobShutdownDeadline)
         deliveryWorker.shutdown(deadline: jobShutdownDeadline - Double(System.monotonicNanoseconds() - start) / 1e9)
-        subscriptions.shutdown()
+        // Subscription handlers get what is left of the same deadline, and at least a second.
+        subscriptions.shutdown(deadline: max(1, jobShutdownDeadline - Double(System.monotonicNanoseconds() - start) / 1e9))
         if let work = startupWork.withLock({ $0 }) {
             work.cancel()
             let finished = DispatchSemaphore(value: 0)

@@ -23,6 +23,13 @@ final class ListeningProvider: Provider {
                 }
                 ListeningProvider.bell.ring()
                 if fail { throw ProviderSetupError("told to fail") }
+                if ListeningProvider.state.withLock({ $0.hangs }) {
+                    // Ignores cancellation: waits until the test resumes it.
+                    await withCheckedContinuation { continuation in
+                        ListeningProvider.state.withLock { $0.hung.append(continuation) }
+                        ListeningProvider.bell.ring()
+                    }
+                }
             }
         ])
 
@@ -30,6 +37,9 @@ final class ListeningProvider: Provider {
         var attempts: [String] = []
         var handled: [String] = []
         var failuresLeft = 0
+        /// When set, each handler waits, deaf to cancellation, until its continuation in `hung` is resumed.
+        var hangs = false
+        var hung: [CheckedContinuation<Void, Never>] = []
     }
 
     static let state = Mutex(State())
@@ -114,6 +124,18 @@ struct EventSubscriptionTests {
             #expect(ListeningProvider.state.withLock { $0.attempts.prefix(3) } == ["EvFAIL1", "EvFAIL1", "EvFAIL1"])
             #expect(hub.logs.all.contains { $0.contains("subscription failed") && $0.contains("told to fail") }, "failures are logged, not swallowed")
         }
+    }
+
+    @Test("Shutdown waits for a handler that ignores cancellation only until its deadline, and says so", .timeLimit(.minutes(1)))
+    func shutdownLeavesAStuckHandlerBehind() async throws {
+        ListeningProvider.state.withLock { $0.hangs = true }
+        let hub = try TestHub(
+            plugins: Self.plugins, providerTypes: allProviders + [ListeningProvider.self], configure: { $0.jobShutdownDeadline = 0.2 })
+        try await post(hub, id: "EvHANG1")
+        await ListeningProvider.wait { !$0.hung.isEmpty }
+        await hub.stop()  // Without a deadline of its own, this waited for the handler for ever.
+        #expect(hub.logs.all.contains { $0.contains("did not stop within the shutdown deadline") })
+        for handler in ListeningProvider.state.withLock({ state in defer { state.hung = [] }; return state.hung }) { handler.resume() }
     }
 
     @Test("A provider's database reaches only its own tables")

@@ -48,7 +48,7 @@ struct ServerOption: Sendable {
         duration("--job-poll-interval", "ATOM_JOB_POLL_INTERVAL", "seconds idle workers wait before looking for due jobs (1)") { $0.jobs.pollInterval = $1 },
         seconds("--job-retry-base", "ATOM_JOB_RETRY_BASE", "seconds of backoff after a job's first failure, doubling (10)") { $0.jobRetry.base = $1 },
         seconds("--job-retry-cap", "ATOM_JOB_RETRY_CAP", "most seconds of backoff between job attempts (3600)") { $0.jobRetry.cap = $1 },
-        seconds("--job-shutdown-deadline", "ATOM_JOB_SHUTDOWN_DEADLINE", "seconds shutdown waits for running jobs and deliveries (25)") { $0.jobShutdownDeadline = $1 },
+        seconds("--job-shutdown-deadline", "ATOM_JOB_SHUTDOWN_DEADLINE", "seconds shutdown waits for running jobs, deliveries and subscription handlers (25)") { $0.jobShutdownDeadline = $1 },
         count("--delivery-max-attempts", "ATOM_DELIVERY_MAX_ATTEMPTS", "attempts before a delivery is dead (8)", range: 1...100) { $0.deliveries.maxAttempts = $1 },
         seconds("--delivery-retry-base", "ATOM_DELIVERY_RETRY_BASE", "seconds of backoff after a delivery's first failure, doubling (5)") { $0.deliveries.retryBase = $1 },
         seconds("--delivery-retry-cap", "ATOM_DELIVERY_RETRY_CAP", "most seconds of backoff between delivery attempts (3600)") { $0.deliveries.retryCap = $1 },

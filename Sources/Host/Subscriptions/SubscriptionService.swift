@@ -78,9 +78,11 @@ final class SubscriptionService: Sendable {
         }
     }
 
-    /// Cancels the loops and waits for them (a running handler sees cancellation). Blocks: call it
-    /// from a plain thread, before the event log closes.
-    func shutdown() {
+    /// Cancels the loops and waits for them, at most `deadline` seconds (a running handler sees
+    /// cancellation). A handler that ignores it is left behind, logged: its batch's cursor was not
+    /// advanced, so those events are handled again at the next start. Blocks: call it from a plain
+    /// thread, before the event log closes.
+    func shutdown(deadline: Double) {
         guard let task = service.withLock({ $0 }) else { return }
         task.cancel()
         let finished = DispatchSemaphore(value: 0)
@@ -88,7 +90,11 @@ final class SubscriptionService: Sendable {
             await task.value
             finished.signal()
         }
-        finished.wait()
+        if finished.wait(timeout: .now() + deadline) == .timedOut {
+            logger.error(
+                "a subscription handler did not stop within the shutdown deadline; shutting down without it, its events are handled again at the next start",
+                [("deadline_s", String(deadline))])
+        }
     }
 
     private func run(_ registration: Registration) async {
