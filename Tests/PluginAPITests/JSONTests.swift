@@ -37,6 +37,39 @@ struct JSONTests {
         #expect(items[3].objectValue?.members.count == 5)
     }
 
+    @Test("Quotes, backslashes, control characters and non-ASCII bytes are found at every offset of the eight-byte scan")
+    func specialBytesAtEveryOffset() throws {
+        let specials: [UInt8] = Array(0..<0x20) + [UInt8(ascii: "\""), UInt8(ascii: "\\")]
+        for length in [1, 7, 8, 9, 16, 23] {
+            for position in 0..<length {
+                for fill in ["a", "é"] {  // ASCII filler, and two-byte UTF-8 filler (high bits in every word)
+                    var base = Array(String(repeating: fill, count: length).utf8)
+                    let offset = min(position, base.count - 1)
+                    for special in specials {
+                        base[offset] = special
+                        guard let text = String(validating: base, as: UTF8.self) else { continue }  // Split a two-byte filler.
+                        let serialized = JSONValue.string(text).serialized()
+                        #expect(!serialized.dropFirst().dropLast().contains { $0 < 0x20 }, "raw control byte at \(offset)")
+                        #expect(try JSONValue.parse(serialized) == .string(text), "round trip with \(special) at \(offset)")
+                        if special < 0x20 {
+                            #expect(throws: JSONParseError.self, "raw control byte \(special) at \(offset)") {
+                                try JSONValue.parse([UInt8(ascii: "\"")] + base + [UInt8(ascii: "\"")])
+                            }
+                        }
+                    }
+                    var invalid = Array(String(repeating: "a", count: length).utf8)
+                    invalid[position] = 0xFF
+                    #expect(throws: JSONParseError.self, "invalid UTF-8 at \(position)") {
+                        try JSONValue.parse([UInt8(ascii: "\"")] + invalid + [UInt8(ascii: "\"")])
+                    }
+                    var accented = Array(String(repeating: "a", count: length).utf8)
+                    accented.replaceSubrange(position..<(position + 1), with: Array("é".utf8))
+                    #expect(try JSONValue.parse([UInt8(ascii: "\"")] + accented + [UInt8(ascii: "\"")]).stringValue?.utf8.count == length + 1)
+                }
+            }
+        }
+    }
+
     @Test func rejectsInvalidUTF8() {
         #expect(throws: JSONParseError.self) { try JSONValue.parse([0x22, 0xff, 0x22]) }
     }

@@ -177,16 +177,16 @@ struct JSONParser {
         index += 1  // opening quote
         let start = index
         // Fast path: no escapes.
-        while index < bytes.count {
-            let c = bytes[index]
-            if c == UInt8(ascii: "\"") {
+        let (stop, ascii) = JSONStringScan.firstSpecialByte(in: bytes, from: start)
+        index = stop
+        if index < bytes.count {
+            if bytes[index] == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                return try validatedString(slice, at: start)
+                // The scan saw whether it is all ASCII (valid UTF-8 as it is): no second pass for that.
+                return ascii ? String(decoding: slice, as: UTF8.self) : try validatedString(slice, at: start)
             }
-            if c == UInt8(ascii: "\\") { break }
-            if c < 0x20 { throw fail("control character in string") }
-            index += 1
+            if bytes[index] < 0x20 { throw fail("control character in string") }
         }
         var scalars = [UInt8](UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {

@@ -52,12 +52,7 @@ extension JSONValue {
         // Fast path: most strings need no escaping and are copied in one go.
         var value = value
         let plain = value.withUTF8 { bytes -> Bool in
-            var index = 0
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
-                index += 1
-            }
+            guard JSONStringScan.firstSpecialByte(in: bytes, from: 0).index == bytes.count else { return false }
             out.append(contentsOf: bytes)
             return true
         }
