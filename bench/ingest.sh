@@ -11,7 +11,9 @@
 # ROUNDS (default 1: with N > 1 every peer runs N times, interleaved, and the table shows each peer's
 # median round, followed by every round's req/s and its same-round ratios to nginx),
 # KEEP=1 (keep the generated events and the hub's data dir), SLACK_SIGNING_SECRET, PEERS_VENV, PEERS_DIR,
-# HUB_DATA_IN (the directory the hub's data dir is made in, default the run's temp dir; /dev/shm shows the hub without its disk).
+# HUB_DATA_IN (the directory the hub's data dir is made in, default the run's temp dir; /dev/shm shows the hub without its disk),
+# HUB_LOG_LEVEL (the hub's LOG_LEVEL, default info: a logfmt access-log line per request; warning leaves it
+# out, as the peers do: nginx runs with access_log off and uvicorn with --log-level warning).
 # Every server listens on 127.0.0.1 only. Results and logs go to bench/out/<run>/ (git-ignored).
 # Exit status: 0 clean, 1 setup/start failure, 3 the run finished but a check failed (see "problems").
 set -euo pipefail
@@ -27,8 +29,10 @@ PEERS="${PEERS:-nginx hub fastapi bolt}"
 IDS="${IDS:-random}"
 WAIT_IDLE="${WAIT_IDLE:-30}"
 ROUNDS="${ROUNDS:-1}"
+HUB_LOG_LEVEL="${HUB_LOG_LEVEL:-info}"
 export SLACK_SIGNING_SECRET="${SLACK_SIGNING_SECRET:-8f742231b10e8888abcd99yyyzzz85a5}"
 export PEERS_VENV="${PEERS_VENV:-$repo/.bench-venv}"
+[[ "$HUB_LOG_LEVEL" =~ ^(debug|info|warning|error)$ ]] || { echo "ingest.sh: HUB_LOG_LEVEL must be debug, info, warning or error" >&2; exit 1; }
 [[ "$WAIT_IDLE" =~ ^[0-9]+$ ]] || { echo "ingest.sh: WAIT_IDLE must be a number of seconds" >&2; exit 1; }
 for v in DURATION CONNECTIONS THREADS EVENTS ROUNDS; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "ingest.sh: $v must be a positive integer" >&2; exit 1; }
@@ -206,7 +210,7 @@ run_peer() {
     hub)
       local data="$hub_data"
       rm -rf "$data"; mkdir -p "$data"
-      "$bin" --log-format logfmt --host 127.0.0.1 --port "$port" --data-dir "$data" --plugins "$work/plugins.json" 2>"$out/hub$tag.log" &
+      LOG_LEVEL="$HUB_LOG_LEVEL" "$bin" --log-format logfmt --host 127.0.0.1 --port "$port" --data-dir "$data" --plugins "$work/plugins.json" 2>"$out/hub$tag.log" &
       hub_pid=$!
       for _ in $(seq 300); do
         grep -q "^listening on http://127.0.0.1:$port\$" "$out/hub$tag.log" && break
@@ -375,7 +379,7 @@ fi
   echo
   echo "Ingest benchmark $run_id: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, keep-alive, 127.0.0.1,$([ "$ROUNDS" -gt 1 ] && echo " $ROUNDS rounds (median round shown),")"
   echo "$EVENTS unique signed Slack events per peer, $IDS event ids ($(cat "$out/meta.txt" | sed -n 's/^commit: //p'))"
-  [[ " $PEERS " == *" hub "* ]] && echo "hub data dir on $(df --output=fstype,source "$hub_data" | tail -1 | tr -s " ")"
+  [[ " $PEERS " == *" hub "* ]] && echo "hub data dir on $(df --output=fstype,source "$hub_data" | tail -1 | tr -s " "), hub LOG_LEVEL=$HUB_LOG_LEVEL ($([ "$HUB_LOG_LEVEL" = info ] || [ "$HUB_LOG_LEVEL" = debug ] && echo "an access-log line per request" || echo "no access log, like the peers"))"
   echo
   printf '%-22s %10s %9s %9s %9s %8s %7s %8s %7s %11s %11s %12s\n' peer req/s p50_ms p99_ms max_ms non-2xx wrapped sock_err vs_nginx srv_us/req wrk_us/req disk_KiB/req
   for peer in $PEERS; do
