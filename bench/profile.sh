@@ -39,17 +39,26 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 fi
 out="$here/out/profile-$(date -u +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
-work="$(mktemp -d "${TMPDIR:-/tmp}/atom-hub-profile.XXXXXX")"
-data="$(mktemp -d "${DATA_IN:-$work}/atom-hub-data.XXXXXX")"
+work=""
+data=""
 hub=""
 recorder=""
+# Stops the hub (SIGTERM, then SIGKILL after 10 s) and waits for it.
+stop_hub() {
+  kill -TERM "$hub" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$hub" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$hub" 2>/dev/null || true
+  wait "$hub" 2>/dev/null || true
+  hub=""
+}
 cleanup() {
-  [ -n "$recorder" ] && kill -INT "$recorder" 2>/dev/null || true
-  [ -n "$hub" ] && kill -TERM "$hub" 2>/dev/null || true
-  wait 2>/dev/null || true
+  if [ -n "$recorder" ]; then kill -INT "$recorder" 2>/dev/null || true; wait "$recorder" 2>/dev/null || true; fi
+  if [ -n "$hub" ]; then stop_hub; fi
   rm -rf "$work" "$data"
 }
 trap cleanup EXIT
+work="$(mktemp -d "${TMPDIR:-/tmp}/atom-hub-profile.XXXXXX")"
+data="$(mktemp -d "${DATA_IN:-$work}/atom-hub-data.XXXXXX")"
 
 python3 "$here/gen_events.py" --out "$work/ev" --events "$EVENTS" --slices 2 --prefix "prof$(date +%s)x" --ids "$IDS" >/dev/null
 mkfifo "$work/ev/start.fifo"
@@ -64,8 +73,9 @@ else
   "${hub_command[@]}" 2>"$out/hub.log" &
 fi
 hub=$!
-for _ in $(seq 600); do grep -q '"listening"\|msg=listening' "$out/hub.log" 2>/dev/null && break; sleep 0.1; done
-grep -q 'listening' "$out/hub.log" || { echo "profile.sh: the hub did not start (see $out/hub.log)" >&2; exit 1; }
+ready="^listening on http://127.0.0.1:$port\$"
+for _ in $(seq 600); do grep -q "$ready" "$out/hub.log" 2>/dev/null && break; kill -0 "$hub" 2>/dev/null || break; sleep 0.1; done
+grep -q "$ready" "$out/hub.log" || { echo "profile.sh: the hub did not start (see $out/hub.log)" >&2; exit 1; }
 if [ "$mode" = perf ]; then
   perf record -F 2000 -e cpu-clock -g -p "$hub" -o "$out/perf.data" 2>"$out/perf.log" &
   recorder=$!
@@ -78,7 +88,7 @@ if [ -n "$recorder" ]; then
   wait "$recorder" || true
   recorder=""
 fi
-requests="$(grep -Eo '^ *[0-9]+ requests in' "$out/wrk.txt" | awk '{print $1}')"
+requests="$(grep -Eo '^ *[0-9]+ requests in' "$out/wrk.txt" | awk '{print $1}' || true)"
 [ -n "$requests" ] && [ "$requests" -gt 0 ] || { echo "profile.sh: wrk answered nothing (see $out/wrk.txt)" >&2; exit 1; }
 echo "mode=$mode connections=$CONNECTIONS duration=${DURATION}s ids=$IDS data=$data"
 grep -E 'Requests/sec| 50%| 99%' "$out/wrk.txt"
@@ -91,9 +101,7 @@ if [ "$mode" != callgrind ]; then
     echo "  $(cat "$task/comm") $(awk -v t="$ticks" '{printf "%d %d", $14 * 1000 / t, $15 * 1000 / t}' "$task/stat") $(awk '/ctxt_switches/ {s += $2} END {print s}' "$task/status")"
   done | sort -k2 -n -r | head -10
 fi
-kill -TERM "$hub"
-wait "$hub" || true
-hub=""
+stop_hub
 if [ "$mode" = perf ]; then
   perf report -i "$out/perf.data" --no-children --sort comm,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
 elif [ "$mode" = callgrind ]; then

@@ -1,7 +1,8 @@
 import Foundation
 import PluginAPI
-import Plugins
 import Testing
+
+@testable import Plugins
 
 @testable import Host
 
@@ -51,6 +52,14 @@ struct SlackCommandsTests {
             #expect(unsignedCommand.status == 401)
             #expect(try await hub.storedEvents().isEmpty)
         }
+    }
+
+    @Test("The certificate probe is the exact pair ssl_check=1, anywhere in the body", arguments: [
+        ("ssl_check=1", true), ("token=abc&ssl_check=1", true), ("ssl_check=1&", true), ("&&ssl_check=1&&x", true),
+        ("", false), ("ssl_check=10", false), ("xssl_check=1", false), ("ssl_check=0", false), ("ssl_check", false), ("ssl_check=1x&a=b", false),
+    ])
+    func certificateProbe(body: String, isProbe: Bool) {
+        #expect(SlackProvider.isCertificateProbe(Array(body.utf8)) == isProbe)
     }
 
     @Test("A command without trigger_id is a 400 JSON error")

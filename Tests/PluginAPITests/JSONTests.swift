@@ -43,11 +43,13 @@ struct JSONTests {
         for length in [1, 7, 8, 9, 16, 23] {
             for position in 0..<length {
                 for fill in ["a", "é"] {  // ASCII filler, and two-byte UTF-8 filler (high bits in every word)
-                    var base = Array(String(repeating: fill, count: length).utf8)
-                    let offset = min(position, base.count - 1)
                     for special in specials {
-                        base[offset] = special
-                        guard let text = String(validating: base, as: UTF8.self) else { continue }  // Split a two-byte filler.
+                        // The special byte replaces the filler character at `position`, so the text stays valid UTF-8.
+                        var characters = Array(repeating: Array(fill.utf8), count: length)
+                        characters[position] = [special]
+                        let base = characters.flatMap { $0 }
+                        let offset = characters[..<position].reduce(0) { $0 + $1.count }
+                        let text = try #require(String(validating: base, as: UTF8.self))
                         let serialized = JSONValue.string(text).serialized()
                         #expect(!serialized.dropFirst().dropLast().contains { $0 < 0x20 }, "raw control byte at \(offset)")
                         #expect(try JSONValue.parse(serialized) == .string(text), "round trip with \(special) at \(offset)")
@@ -57,15 +59,15 @@ struct JSONTests {
                             }
                         }
                     }
-                    var invalid = Array(String(repeating: "a", count: length).utf8)
-                    invalid[position] = 0xFF
-                    #expect(throws: JSONParseError.self, "invalid UTF-8 at \(position)") {
-                        try JSONValue.parse([UInt8(ascii: "\"")] + invalid + [UInt8(ascii: "\"")])
-                    }
-                    var accented = Array(String(repeating: "a", count: length).utf8)
-                    accented.replaceSubrange(position..<(position + 1), with: Array("é".utf8))
-                    #expect(try JSONValue.parse([UInt8(ascii: "\"")] + accented + [UInt8(ascii: "\"")]).stringValue?.utf8.count == length + 1)
                 }
+                var invalid = Array(String(repeating: "a", count: length).utf8)
+                invalid[position] = 0xFF
+                #expect(throws: JSONParseError.self, "invalid UTF-8 at \(position)") {
+                    try JSONValue.parse([UInt8(ascii: "\"")] + invalid + [UInt8(ascii: "\"")])
+                }
+                var accented = Array(String(repeating: "a", count: length).utf8)
+                accented.replaceSubrange(position..<(position + 1), with: Array("é".utf8))
+                #expect(try JSONValue.parse([UInt8(ascii: "\"")] + accented + [UInt8(ascii: "\"")]).stringValue?.utf8.count == length + 1)
             }
         }
     }

@@ -335,7 +335,6 @@ final class EventLog: Sendable {
                     try zip(append.events, append.payloads).map { event, payload in
                         let key = EventKeys.Key(provider: append.provider, externalID: event.externalID)
                         if try storedKeys.contains(key) || keys.contains(key, on: connection) { return AppendOutcome.duplicate }
-                        insert.reset()
                         try insert.bind(1, append.provider)
                         try insert.bind(2, event.externalID)
                         try insert.bind(3, event.type)

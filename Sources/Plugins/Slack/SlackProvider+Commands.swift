@@ -4,11 +4,11 @@ extension SlackProvider {
     /// `POST /api/webhooks/slack/commands`: answer Slack's SSL check, otherwise verify over the raw
     /// form bytes, store the command (once per `trigger_id`) and reply ephemerally.
     func receiveCommand(_ request: Request) async throws -> Response {
-        let form = Self.formFields(request)
         // Slack's certificate probe (`ssl_check=1`) only needs a 200, and Slack's own Bolt answers it
         // before verifying the signature: the probe may come unsigned. Nothing is stored or run for it.
-        if form["ssl_check"]?.stringValue == "1" { return .empty(200) }
+        if Self.isCertificateProbe(request.body) { return .empty(200) }
         try verify(request)
+        let form = Self.formFields(request)
         guard let triggerID = form["trigger_id"]?.stringValue, !triggerID.isEmpty else {
             throw HTTPError.badRequest("slash command without trigger_id")
         }
@@ -41,12 +41,27 @@ extension SlackProvider {
         return .empty(200)
     }
 
-    /// The form fields of a verified body, first occurrence of each name.
+    /// The form fields of a verified body, first occurrence of each name (a set of the names seen keeps
+    /// it linear: a lookup in a `JSONObject` is not).
     private static func formFields(_ request: Request) -> JSONObject {
-        var fields = JSONObject()
-        for (name, value) in FormURLEncoded.decode(String(decoding: request.body, as: UTF8.self)) where fields[name] == nil {
-            fields[name] = .string(value)
+        var seen = Set<String>()
+        var fields: [(key: String, value: JSONValue)] = []
+        for (name, value) in FormURLEncoded.decode(String(decoding: request.body, as: UTF8.self)) where seen.insert(name).inserted {
+            fields.append((name, .string(value)))
         }
-        return fields
+        return JSONObject(fields)
+    }
+
+    /// Whether a form body holds the pair `ssl_check=1`. It runs before the signature check, on
+    /// whatever anyone sends: one pass over the raw bytes, no decoding.
+    static func isCertificateProbe(_ body: [UInt8]) -> Bool {
+        let probe = "ssl_check=1".utf8
+        var start = 0
+        while start <= body.count {
+            let end = body[start...].firstIndex(of: UInt8(ascii: "&")) ?? body.count
+            if body[start..<end].elementsEqual(probe) { return true }
+            start = end + 1
+        }
+        return false
     }
 }
