@@ -137,7 +137,8 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
     private var scanFailed = false
     /// Bits of the filter the running (or next) scan fills.
     private var filterBits: Int
-    private let filterScan = FilterScan()
+    /// The running scan's filter, once it is read.
+    private let filterScan = BackgroundResult<Result<KeyFilter, any Error>>()
     /// Keys in `event_keys`, about (what sizes the filter).
     private var tableKeys: Int
     /// Lookups in `event_keys` so far (what a test reads to see the filter at work).
@@ -147,7 +148,7 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
     private var latestEvent: Int64
     private var merge: Merge?
     /// Where the sorting thread leaves a merge; `sorting` while it works.
-    private let sorted = SortedMerge()
+    private let sorted = BackgroundResult<Merge>()
     private var sorting = false
 
     /// Loads the keys above `through_event` from `connection` (the writer's), and starts reading the
@@ -172,7 +173,21 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
             latestEvent = rows.int64(0)
             active.insert(Key(provider: rows.text(1) ?? "", externalID: rows.text(2) ?? ""))
         }
-        filterScan.start(dataDirectory: dataDirectory, bits: filterBits, logger: logger)
+        startFilterScan()
+    }
+
+    /// Starts reading `event_keys` into a filter of `filterBits` bits on another thread.
+    private func startFilterScan() {
+        let (dataDirectory, bits, logger) = (dataDirectory, filterBits, logger)
+        filterScan.start {
+            let outcome = Result { try FilterScan.read(dataDirectory: dataDirectory, bits: bits).filter }
+            if case .failure(let error) = outcome {
+                logger.warning(
+                    "could not read event_keys into the de-duplication filter; new events are looked up in the table until the next try",
+                    [("error", "\(error)")])
+            }
+            return outcome
+        }
     }
 
     /// Whether the filter is in (what a test waits for).
@@ -214,7 +229,8 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
             sorting = true
             frozen = active
             active = Self.emptySet(for: mergeThreshold)
-            sorted.sort(frozen, throughEvent: latestEvent)
+            let (keys, throughEvent) = (frozen, latestEvent)
+            sorted.start { Merge(keys: Self.sorted(keys), throughEvent: throughEvent) }
         }
         guard let merge else { return nil }
         let end = min(merge.keys.count, merge.next + max(Self.minimumChunk, 2 * pace))
@@ -246,21 +262,24 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
         guard let step, var merge else { return }
         if step.finished {
             tableKeys += merge.keys.count
-            if let current = filter, tableKeys * 10 > current.bitCount {
-                // Below ten bits a key the filter's "maybe" grows common: read the table into one twice the size.
-                filter = nil
-                mergedDuringScan = []
-                filterBits = current.bitCount * 2
-                filterScan.start(dataDirectory: dataDirectory, bits: filterBits, logger: logger)
-            } else if scanFailed {
+            // Below ten bits a key the filter's "maybe" grows common: read the table into one twice the
+            // size. After a failed scan, read it again. Either way every merged key is committed now,
+            // so the new scan reads them all.
+            let outgrown = filter.map { tableKeys * 10 > $0.bitCount } ?? false
+            if outgrown || scanFailed {
+                if let current = filter {  // Outgrown (after a failed scan there is none).
+                    filterBits = current.bitCount * 2
+                    filter = nil
+                }
                 scanFailed = false
-                mergedDuringScan = []  // All committed: the new scan reads them.
-                filterScan.start(dataDirectory: dataDirectory, bits: filterBits, logger: logger)
+                mergedDuringScan = []
+                startFilterScan()
             }
-            let finished = frozen
+            let finished = (frozen, consume merge)
             frozen = []
             self.merge = nil
-            sorted.discard(consume finished, consume merge)  // Freeing 32,768 keys is a millisecond the writer need not spend.
+            // Freeing 32,768 keys is a millisecond the writer need not spend.
+            DispatchQueue.global(qos: .utility).async { withExtendedLifetime(finished) {} }
         } else {
             merge.next = step.next
             self.merge = merge
@@ -268,25 +287,11 @@ final class EventKeys: @unchecked Sendable {  // Safe: handed to the writer thre
     }
 }
 
-/// Reads the keys in `event_keys` into a filter on another thread, through a read-only connection of
-/// its own, and holds it until the writer takes it. It reads 10,000 keys per statement, each its own
-/// read transaction, so no snapshot is held long enough to stop checkpoints from restarting the log; a
-/// key it misses was merged after it began, and the writer keeps those.
-final class FilterScan: Sendable {
-    private let result = Mutex<Result<KeyFilter, any Error>?>(nil)
-
-    func start(dataDirectory: URL, bits: Int, logger: Logger) {
-        DispatchQueue.global(qos: .utility).async { [self] in
-            let outcome = Result { try Self.read(dataDirectory: dataDirectory, bits: bits).filter }
-            if case .failure(let error) = outcome {
-                logger.warning(
-                    "could not read event_keys into the de-duplication filter; new events are looked up in the table until the next try",
-                    [("error", "\(error)")])
-            }
-            result.withLock { $0 = outcome }
-        }
-    }
-
+/// Reads the keys in `event_keys` into a filter, through a read-only connection of its own. It reads
+/// 10,000 keys per statement, each its own read transaction, so no snapshot is held long enough to stop
+/// checkpoints from restarting the log; a key it misses was merged after it began, and the writer
+/// keeps those.
+enum FilterScan {
     /// Reads every key of `event_keys`, `page` keys per statement, into a filter of `bits` bits;
     /// returns it and how many keys it read.
     static func read(dataDirectory: URL, bits: Int, page: Int64 = 10_000) throws -> (filter: KeyFilter, keys: Int) {
@@ -318,34 +323,23 @@ final class FilterScan: Sendable {
             if count < page { return (filter, keys) }
         }
     }
-
-    func take() -> Result<KeyFilter, any Error>? {
-        result.withLock { slot in
-            defer { slot = nil }
-            return slot
-        }
-    }
 }
 
-/// Sorts a merge's keys off the writer thread (65,536 keys take tens of milliseconds, which the
-/// requests waiting on the writer should not) and holds the result until the writer takes it.
-private final class SortedMerge: Sendable {
-    private let ready = Mutex<EventKeys.Merge?>(nil)
+/// Runs work on another thread (sorting a merge's 65,536 keys takes tens of milliseconds, reading the
+/// filter seconds, which the requests waiting on the writer should not) and holds the result until the
+/// writer takes it.
+private final class BackgroundResult<Value: Sendable>: Sendable {
+    private let slot = Mutex<Value?>(nil)
 
-    func sort(_ keys: Set<EventKeys.Key>, throughEvent: Int64) {
+    func start(_ work: @escaping @Sendable () -> Value) {
         DispatchQueue.global(qos: .utility).async { [self] in
-            let order = EventKeys.sorted(keys)
-            ready.withLock { $0 = EventKeys.Merge(keys: order, throughEvent: throughEvent) }
+            let value = work()
+            slot.withLock { $0 = value }
         }
     }
 
-    /// Frees a finished merge's keys on another thread.
-    func discard(_ keys: Set<EventKeys.Key>, _ merge: EventKeys.Merge) {
-        DispatchQueue.global(qos: .utility).async { withExtendedLifetime((keys, merge)) {} }
-    }
-
-    func take() -> EventKeys.Merge? {
-        ready.withLock { slot in
+    func take() -> Value? {
+        slot.withLock { slot in
             defer { slot = nil }
             return slot
         }
